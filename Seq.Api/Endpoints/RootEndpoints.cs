@@ -1,0 +1,54 @@
+using System.Reflection;
+using MediatR;
+using Seq.Application.Settings;
+using Seq.Domain.Settings;
+using Seq.Infrastructure.EventSourcing;
+using Npgsql;
+
+namespace Seq.Api.Endpoints;
+
+static class RootEndpoints
+{
+    static readonly string Version =
+        typeof(RootEndpoints).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0] ?? "0.0.0";
+
+    public static void MapRootEndpoints(this IEndpointRouteBuilder app)
+    {
+        app.MapGet("/api", async (IMediator mediator, CancellationToken cancellationToken) =>
+        {
+            var title = await mediator.Send(new GetSettingQuery(SettingCatalogue.InstanceTitle.Name), cancellationToken);
+            return Results.Ok(new
+            {
+                Product = "Seq",
+                Version,
+                InstanceName = title.Value.Length == 0 ? null : title.Value,
+                Links = new Dictionary<string, string>
+                {
+                    ["SettingsResources"] = "api/settings/resources",
+                    ["Health"] = "health",
+                },
+            });
+        });
+    }
+
+    public static void MapHealthEndpoints(this IEndpointRouteBuilder app)
+    {
+        app.MapGet("/health", async (NpgsqlDataSource dataSource, CancellationToken cancellationToken) =>
+        {
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            timeout.CancelAfter(TimeSpan.FromSeconds(3));
+            try
+            {
+                await using var command = dataSource.CreateCommand("SELECT 1");
+                await command.ExecuteScalarAsync(timeout.Token);
+                return Results.Ok(new { Status = "The Seq node is in service.", Database = "Available" });
+            }
+            catch (Exception e) when (e is NpgsqlException or OperationCanceledException or TimeoutException or InvalidOperationException)
+            {
+                return Results.Json(
+                    new { Error = "The Seq node is not in service: its database does not answer.", Database = "Unavailable" },
+                    statusCode: StatusCodes.Status503ServiceUnavailable);
+            }
+        });
+    }
+}

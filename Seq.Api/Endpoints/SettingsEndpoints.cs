@@ -1,0 +1,73 @@
+using System.Text.Json;
+using MediatR;
+using Seq.Application.Settings;
+using Seq.Domain.Settings;
+
+namespace Seq.Api.Endpoints;
+
+static class SettingsEndpoints
+{
+    const string IdPrefix = "setting-";
+
+    public static void MapSettingsEndpoints(this IEndpointRouteBuilder app)
+    {
+        var group = app.MapGroup("/api/settings");
+
+        group.MapGet("/resources", () => Results.Ok(new
+        {
+            Links = new Dictionary<string, string>
+            {
+                ["Items"] = "api/settings",
+                ["Item"] = "api/settings/{id}",
+            }.Concat(SettingCatalogue.All.Select(d => KeyValuePair.Create(d.Name, SelfLink(d.Name))))
+             .ToDictionary(),
+        }));
+
+        group.MapGet("/", async (IMediator mediator, CancellationToken cancellationToken) =>
+        {
+            var settings = await mediator.Send(new ListSettingsQuery(), cancellationToken);
+            return Results.Ok(settings.Select(ToEntity));
+        });
+
+        group.MapGet("/{id}", async (string id, IMediator mediator, CancellationToken cancellationToken) =>
+            Results.Ok(ToEntity(await mediator.Send(new GetSettingQuery(NameFromId(id)), cancellationToken))));
+
+        group.MapPut("/{id}", async (string id, SettingUpdate update, IMediator mediator, CancellationToken cancellationToken) =>
+        {
+            var name = NameFromId(id);
+            if (update.Name is { } bodyName && !string.Equals(bodyName, name, StringComparison.OrdinalIgnoreCase))
+                return Results.Json(new { Error = $"The body names the setting {bodyName} but the address names {name}." }, statusCode: StatusCodes.Status400BadRequest);
+
+            var changed = await mediator.Send(new ChangeSettingCommand(name, ValueText(update.Value)), cancellationToken);
+            return Results.Ok(ToEntity(changed));
+        });
+    }
+
+    /// <summary>A PUT body: Seq's setting entity, of which only <c>Value</c> (and optionally <c>Name</c>) is read.</summary>
+    sealed record SettingUpdate(string? Name, JsonElement? Value);
+
+    static string NameFromId(string id) => id.StartsWith(IdPrefix, StringComparison.OrdinalIgnoreCase) ? id[IdPrefix.Length..] : id;
+
+    static string SelfLink(string name) => $"api/settings/{IdPrefix}{name}";
+
+    static string? ValueText(JsonElement? value) => value?.ValueKind switch
+    {
+        null or JsonValueKind.Null or JsonValueKind.Undefined => null,
+        JsonValueKind.String => value.Value.GetString(),
+        _ => value.Value.GetRawText(),
+    };
+
+    static object ToEntity(SettingView setting) => new
+    {
+        Id = IdPrefix + setting.Name,
+        setting.Name,
+        Value = setting.Kind switch
+        {
+            SettingKind.Integer => long.Parse(setting.Value, System.Globalization.CultureInfo.InvariantCulture),
+            SettingKind.Boolean => bool.Parse(setting.Value),
+            _ => (object)setting.Value,
+        },
+        setting.Description,
+        Links = new Dictionary<string, string> { ["Self"] = SelfLink(setting.Name) },
+    };
+}

@@ -1,0 +1,65 @@
+using FluentValidation;
+using Seq.Application.EventSourcing;
+using Seq.Application.Pipeline;
+using Seq.Domain;
+
+namespace Seq.Api.Hosting;
+
+/// <summary>
+/// The one place exceptions become HTTP responses. Every error body is <c>{"Error": "…"}</c>; an unexpected
+/// failure is logged in full here and answered with a message that reveals nothing of the server's internals.
+/// </summary>
+sealed class ErrorMapping(RequestDelegate next, ILogger<ErrorMapping> logger)
+{
+    public async Task InvokeAsync(HttpContext context)
+    {
+        try
+        {
+            await next(context);
+        }
+        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        {
+            // The client went away; there is nobody to answer.
+        }
+        catch (Exception exception) when (!context.Response.HasStarted)
+        {
+            var (status, message) = Map(exception);
+            if (status == StatusCodes.Status500InternalServerError)
+                logger.LogError(exception, "Unexpected error handling {HttpRequestMethod} {HttpRequestPath}", context.Request.Method, context.Request.Path);
+
+            context.Response.Clear();
+            await WriteErrorAsync(context, status, message);
+        }
+    }
+
+    public static (int Status, string Message) Map(Exception exception) => exception switch
+    {
+        ValidationException e => (StatusCodes.Status400BadRequest, DescribeValidation(e)),
+        DomainException e => (StatusCodes.Status400BadRequest, e.Message),
+        NotFoundException e => (StatusCodes.Status404NotFound, e.Message),
+        ConcurrencyException e => (StatusCodes.Status409Conflict, e.Message),
+        BadHttpRequestException e => (e.StatusCode, DescribeBadRequest(e.StatusCode)),
+        _ => (StatusCodes.Status500InternalServerError, "An unexpected error occurred while handling the request; the details have been logged on the server."),
+    };
+
+    public static Task WriteErrorAsync(HttpContext context, int status, string message)
+    {
+        context.Response.StatusCode = status;
+        return context.Response.WriteAsJsonAsync(new ErrorBody(message));
+    }
+
+    static string DescribeValidation(ValidationException e)
+    {
+        var messages = e.Errors.Select(f => f.ErrorMessage).Distinct().ToArray();
+        return messages.Length == 0 ? "The request is not valid." : string.Join(" ", messages);
+    }
+
+    static string DescribeBadRequest(int status) => status switch
+    {
+        StatusCodes.Status413PayloadTooLarge => "The request body is too large.",
+        StatusCodes.Status415UnsupportedMediaType => "The request body must be JSON (Content-Type: application/json).",
+        _ => "The request could not be read: the body must be well-formed JSON of the expected shape, and route and query values must have the expected types.",
+    };
+}
+
+sealed record ErrorBody(string Error);

@@ -1,0 +1,70 @@
+using Microsoft.AspNetCore.Http.Json;
+using Seq.Api.Endpoints;
+using Seq.Application;
+using Seq.Infrastructure;
+using Seq.Infrastructure.EventSourcing;
+using Serilog;
+using Serilog.Events;
+
+namespace Seq.Api.Hosting;
+
+/// <summary>Composes the web host. The command line and the tests both build the server through here.</summary>
+public static class SeqServer
+{
+    public static Serilog.ILogger CreateLogger() =>
+        new LoggerConfiguration()
+            .MinimumLevel.Information()
+            .MinimumLevel.Override("Microsoft", LogEventLevel.Warning)
+            .MinimumLevel.Override("Microsoft.Hosting.Lifetime", LogEventLevel.Information)
+            .Enrich.FromLogContext()
+            .WriteTo.Console(outputTemplate: "[{Timestamp:HH:mm:ss} {Level:u3}] {Message:lj}{NewLine}{Exception}")
+            .CreateLogger();
+
+    public static WebApplication Build(ServerOptions options, Serilog.ILogger logger)
+    {
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions
+        {
+            ApplicationName = typeof(SeqServer).Assembly.GetName().Name,
+            ContentRootPath = AppContext.BaseDirectory,
+        });
+        builder.WebHost.UseUrls([.. options.ListenUris]);
+        builder.Logging.ClearProviders();
+        builder.Logging.AddSerilog(logger);
+
+        builder.Services.Configure<JsonOptions>(json => json.SerializerOptions.PropertyNamingPolicy = null);
+        builder.Services.Configure<RouteHandlerOptions>(routing => routing.ThrowOnBadRequest = true);
+        builder.Services.AddApplication();
+        builder.Services.AddInfrastructure(options.ConnectionString);
+
+        var app = builder.Build();
+        app.UseMiddleware<ErrorMapping>();
+        app.UseStatusCodePages(async context =>
+        {
+            var status = context.HttpContext.Response.StatusCode;
+            var message = status switch
+            {
+                StatusCodes.Status404NotFound => "No resource exists at this address.",
+                StatusCodes.Status405MethodNotAllowed => "This resource does not support the request's HTTP method.",
+                _ => "The request could not be completed.",
+            };
+            await context.HttpContext.Response.WriteAsJsonAsync(new ErrorBody(message));
+        });
+        app.Use((context, next) =>
+        {
+            context.RequestServices.GetRequiredService<Seq.Application.EventSourcing.OperationContext>().CorrelationId = context.TraceIdentifier;
+            return next(context);
+        });
+
+        app.MapRootEndpoints();
+        app.MapHealthEndpoints();
+        app.MapSettingsEndpoints();
+        return app;
+    }
+
+    /// <summary>Brings the schema up to date, then starts listening.</summary>
+    public static async Task StartAsync(WebApplication app, CancellationToken cancellationToken)
+    {
+        await app.Services.GetRequiredService<SchemaMigrator>().MigrateAsync(cancellationToken);
+        await app.StartAsync(cancellationToken);
+    }
+}

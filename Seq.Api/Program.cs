@@ -1,0 +1,71 @@
+using System.CommandLine;
+using Seq.Api.Hosting;
+using Seq.Infrastructure.Postgres;
+using Serilog.Extensions.Logging;
+
+namespace Seq.Api;
+
+/// <summary>The <c>seqsvr</c> command line. With no command, or <c>run</c>, it serves.</summary>
+static class Program
+{
+    static async Task<int> Main(string[] args)
+    {
+        var storage = new Option<string?>("--storage")
+        {
+            Description = "The storage root: the private PostgreSQL cluster, configuration and backups live under it (default: SEQ_STORAGE_ROOTPATH, else a per-user folder).",
+        };
+
+        var run = new Command("run", "Run the server (the default when no command is given).") { storage };
+        run.SetAction((result, cancellationToken) => RunAsync(result.GetValue(storage), cancellationToken));
+
+        var root = new RootCommand("seqsvr: the Seq metadata, security and auditing server.") { run };
+        root.Options.Add(storage);
+        root.SetAction((result, cancellationToken) => RunAsync(result.GetValue(storage), cancellationToken));
+
+        return await root.Parse(args).InvokeAsync();
+    }
+
+    static async Task<int> RunAsync(string? storageOption, CancellationToken cancellationToken)
+    {
+        var logger = SeqServer.CreateLogger();
+        using var loggerFactory = new SerilogLoggerFactory(logger);
+        EmbeddedPostgres? embedded = null;
+        try
+        {
+            var connectionString = Environment.GetEnvironmentVariable("SEQ_STORAGE_CONNECTIONSTRING");
+            if (string.IsNullOrWhiteSpace(connectionString))
+            {
+                var storageRoot = StorageRoot.Resolve(storageOption, Environment.GetEnvironmentVariable);
+                logger.Information("Using storage root {StorageRoot} with a private PostgreSQL cluster", storageRoot);
+                embedded = await EmbeddedPostgres.StartAsync(storageRoot, loggerFactory.CreateLogger("Seq.Storage"), cancellationToken);
+                connectionString = embedded.ConnectionString;
+            }
+
+            var options = new ServerOptions(connectionString, ServerOptions.ListenUrisFrom(Environment.GetEnvironmentVariable("SEQ_API_LISTENURIS")));
+            await using var app = SeqServer.Build(options, logger);
+            await SeqServer.StartAsync(app, cancellationToken);
+            await app.WaitForShutdownAsync(cancellationToken);
+            return 0;
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            return 0;
+        }
+        catch (Exception e) when (e is PostgresBinariesNotFoundException or EmbeddedPostgresException)
+        {
+            logger.Fatal("{Problem}", e.Message);
+            return 1;
+        }
+        catch (Exception e)
+        {
+            logger.Fatal(e, "The server could not start");
+            return 1;
+        }
+        finally
+        {
+            if (embedded is not null)
+                await embedded.DisposeAsync();
+            (logger as IDisposable)?.Dispose();
+        }
+    }
+}

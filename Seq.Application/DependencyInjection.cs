@@ -1,0 +1,58 @@
+using System.Reflection;
+using FluentValidation;
+using MediatR;
+using Microsoft.Extensions.DependencyInjection;
+using Seq.Application.EventSourcing;
+using Seq.Application.Pipeline;
+
+namespace Seq.Application;
+
+public static class DependencyInjection
+{
+    /// <summary>
+    /// The behaviours every request passes through, outermost first. MediatR 5 composes
+    /// <c>IEnumerable&lt;IPipelineBehavior&gt;</c> so that the first registered runs first; this array is the one
+    /// place that order is decided.
+    /// <list type="number">
+    /// <item>Audit: makes Begin/Record durable before anything else runs (the auditing issue inserts it here).</item>
+    /// <item>Authorization: the permission the request type demands, against the principal (the identity issue inserts it here).</item>
+    /// <item>Validation: FluentValidation validators of the request type.</item>
+    /// </list>
+    /// </summary>
+    public static IReadOnlyList<Type> PipelineBehaviours { get; } =
+    [
+        typeof(ValidationBehaviour<,>),
+    ];
+
+    public static IServiceCollection AddApplication(this IServiceCollection services)
+    {
+        services.AddSingleton(TimeProvider.System);
+        services.AddScoped<OperationContext>();
+        services.AddScoped<ServiceFactory>(provider => provider.GetRequiredService);
+        services.AddScoped<IMediator, Mediator>();
+
+        foreach (var behaviour in PipelineBehaviours)
+            services.AddTransient(typeof(IPipelineBehavior<,>), behaviour);
+
+        var assembly = typeof(DependencyInjection).Assembly;
+        RegisterClosedImplementations(services, assembly, typeof(IRequestHandler<,>));
+        RegisterClosedImplementations(services, assembly, typeof(IValidator<>));
+        return services;
+    }
+
+    /// <summary>Registers every concrete type in <paramref name="assembly"/> against each closed form of <paramref name="openInterface"/> it implements.</summary>
+    public static void RegisterClosedImplementations(IServiceCollection services, Assembly assembly, Type openInterface)
+    {
+        foreach (var type in assembly.GetTypes())
+        {
+            if (type.IsAbstract || type.IsInterface || type.IsGenericTypeDefinition)
+                continue;
+
+            foreach (var contract in type.GetInterfaces())
+            {
+                if (contract.IsGenericType && contract.GetGenericTypeDefinition() == openInterface)
+                    services.AddTransient(contract, type);
+            }
+        }
+    }
+}

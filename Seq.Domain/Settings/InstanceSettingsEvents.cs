@@ -1,0 +1,3 @@
+namespace Seq.Domain.Settings;
+
+public sealed record SettingChanged(string Name, string Value, string? PreviousValue, DateTimeOffset ChangedAt) : IDomainEvent;

@@ -1,0 +1,34 @@
+namespace Seq.Domain.Settings;
+
+/// <summary>The instance settings this server knows, by Seq's names.</summary>
+public static class SettingCatalogue
+{
+    public static readonly SettingDefinition InstanceTitle = SettingDefinition.Text(
+        "InstanceTitle", "", 100, "A title shown to users to tell this instance apart from others.");
+
+    public static readonly SettingDefinition BackupsToKeep = SettingDefinition.Integer(
+        "BackupsToKeep", 7, 1, 365, "How many daily metadata backups are retained.");
+
+    public static readonly SettingDefinition BackupUtcTimeOfDay = SettingDefinition.TimeOfDay(
+        "BackupUtcTimeOfDay", "02:00:00", "The time of day (UTC) at which the daily backup is made.");
+
+    public static readonly SettingDefinition RequireApiKeyForWritingEvents = SettingDefinition.Boolean(
+        "RequireApiKeyForWritingEvents", true, "Whether ingestion requires an API key with the Ingest permission.");
+
+    public static readonly SettingDefinition RawPayloadMaximumContentLength = SettingDefinition.Integer(
+        "RawPayloadMaximumContentLength", 10 * 1024 * 1024, 1024, 256L * 1024 * 1024, "The largest ingestion request body accepted, in bytes.");
+
+    public static readonly SettingDefinition MinimumPasswordLength = SettingDefinition.Integer(
+        "MinimumPasswordLength", 8, 8, 128, "The shortest password a user may choose.");
+
+    public static IReadOnlyList<SettingDefinition> All { get; } =
+    [
+        InstanceTitle, BackupsToKeep, BackupUtcTimeOfDay, RequireApiKeyForWritingEvents,
+        RawPayloadMaximumContentLength, MinimumPasswordLength,
+    ];
+
+    static readonly Dictionary<string, SettingDefinition> ByName =
+        All.ToDictionary(d => d.Name, StringComparer.OrdinalIgnoreCase);
+
+    public static SettingDefinition? Find(string name) => ByName.GetValueOrDefault(name);
+}

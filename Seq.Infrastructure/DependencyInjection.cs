@@ -1,0 +1,33 @@
+using Microsoft.Extensions.DependencyInjection;
+using Npgsql;
+using Seq.Application.EventSourcing;
+using Seq.Application.Settings;
+using Seq.Infrastructure.EventSourcing;
+using Seq.Infrastructure.Settings;
+
+namespace Seq.Infrastructure;
+
+public static class DependencyInjection
+{
+    public static IServiceCollection AddInfrastructure(this IServiceCollection services, string connectionString)
+    {
+        services.AddSingleton(_ => CreateDataSource(connectionString));
+        services.AddSingleton(_ => new EventSerializer(EventTypeRegistry.ForDomain()));
+        services.AddSingleton<IInlineProjection, SettingsProjection>();
+        services.AddScoped<IEventStore, PostgresEventStore>();
+        services.AddSingleton<GlobalFeed>();
+        services.AddSingleton<SchemaMigrator>();
+        services.AddSingleton<ISettingsReadModel, SettingsReadModel>();
+        return services;
+    }
+
+    public static NpgsqlDataSource CreateDataSource(string connectionString)
+    {
+        var builder = new NpgsqlDataSourceBuilder(connectionString);
+        // Statements are few and repeated on every request; preparing them saves a parse and plan each time.
+        if (builder.ConnectionStringBuilder.MaxAutoPrepare == 0)
+            builder.ConnectionStringBuilder.MaxAutoPrepare = 50;
+        builder.ConnectionStringBuilder.ApplicationName ??= "seq";
+        return builder.Build();
+    }
+}

@@ -1,0 +1,22 @@
+using System.Text.Json;
+using Seq.Domain;
+
+namespace Seq.Infrastructure.EventSourcing;
+
+public sealed class EventSerializer(EventTypeRegistry types)
+{
+    static readonly JsonSerializerOptions Options = new(JsonSerializerDefaults.General);
+
+    public EventTypeRegistry Types => types;
+
+    public string Serialize(IDomainEvent @event) => JsonSerializer.Serialize(@event, @event.GetType(), Options);
+
+    public string Serialize(EventMetadata metadata) => JsonSerializer.Serialize(metadata, Options);
+
+    public IDomainEvent Deserialize(string type, string json) =>
+        (IDomainEvent)(JsonSerializer.Deserialize(json, types.TypeOf(type), Options)
+            ?? throw new InvalidOperationException($"A stored {type} event is empty."));
+
+    public EventMetadata DeserializeMetadata(string? json) =>
+        json is null ? EventMetadata.None : JsonSerializer.Deserialize<EventMetadata>(json, Options) ?? EventMetadata.None;
+}

@@ -1,0 +1,27 @@
+using Npgsql;
+
+namespace Seq.Infrastructure.EventSourcing;
+
+/// <summary>
+/// A read model kept in step with the events: its statements are added to the append's own batch, so they
+/// commit or roll back with the events, in the same round trip.
+/// </summary>
+public interface IInlineProjection
+{
+    bool Handles(Type eventType);
+
+    void Project(PendingEvent @event, ProjectionCommands commands);
+}
+
+/// <summary>The statements an inline projection contributes to an append.</summary>
+public sealed class ProjectionCommands(NpgsqlBatch batch)
+{
+    /// <summary>Adds a statement with positional parameters ($1, $2 …) taking <paramref name="values"/> in order.</summary>
+    public void Add(string sql, params object?[] values)
+    {
+        var command = new NpgsqlBatchCommand(sql);
+        foreach (var value in values)
+            command.Parameters.Add(new NpgsqlParameter { Value = value ?? DBNull.Value });
+        batch.BatchCommands.Add(command);
+    }
+}

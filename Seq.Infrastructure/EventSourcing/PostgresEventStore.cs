@@ -1,0 +1,113 @@
+using Npgsql;
+using NpgsqlTypes;
+using Seq.Application.EventSourcing;
+using Seq.Domain;
+
+namespace Seq.Infrastructure.EventSourcing;
+
+public sealed class PostgresEventStore(
+    NpgsqlDataSource dataSource,
+    EventSerializer serializer,
+    IEnumerable<IInlineProjection> projections,
+    OperationContext operation,
+    TimeProvider clock) : IEventStore
+{
+    const string ConcurrencySqlState = "SQ409";
+    readonly IInlineProjection[] _projections = [.. projections];
+
+    public async Task<Loaded<T>> LoadAsync<T>(string streamId, CancellationToken cancellationToken) where T : IEventSourced, new()
+    {
+        await using var command = dataSource.CreateCommand("SELECT version, type, data::text FROM events WHERE stream_id = $1 ORDER BY version");
+        command.Parameters.Add(new NpgsqlParameter { Value = streamId });
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+
+        var aggregate = new T();
+        var version = 0L;
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            version = reader.GetInt64(0);
+            aggregate.Apply(serializer.Deserialize(reader.GetString(1), reader.GetString(2)));
+        }
+        return new Loaded<T>(aggregate, version);
+    }
+
+    public async Task<long> AppendAsync(string streamId, string streamType, long expectedVersion, IReadOnlyList<IDomainEvent> events, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        return await AppendAsync(connection, null, streamId, streamType, expectedVersion, events, cancellationToken);
+    }
+
+    /// <summary>
+    /// Appends within the caller's transaction, for work that must commit together with the events (such as an
+    /// asynchronous consumer's checkpoint). Without a transaction the batch is its own implicit transaction.
+    /// </summary>
+    public async Task<long> AppendAsync(
+        NpgsqlConnection connection, NpgsqlTransaction? transaction,
+        string streamId, string streamType, long expectedVersion, IReadOnlyList<IDomainEvent> events,
+        CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(expectedVersion);
+        if (events.Count == 0)
+            throw new ArgumentException("An append needs at least one event.", nameof(events));
+
+        await using var batch = BuildAppend(connection, transaction, streamId, streamType, expectedVersion, events);
+        try
+        {
+            await batch.ExecuteNonQueryAsync(cancellationToken);
+        }
+        catch (PostgresException e) when (IsConcurrencyConflict(e))
+        {
+            throw new ConcurrencyException(streamId, expectedVersion);
+        }
+        return expectedVersion + events.Count;
+    }
+
+    NpgsqlBatch BuildAppend(NpgsqlConnection connection, NpgsqlTransaction? transaction, string streamId, string streamType, long expectedVersion, IReadOnlyList<IDomainEvent> events)
+    {
+        var metadata = new EventMetadata(operation.CorrelationId, operation.CausationId, operation.Principal, operation.PrincipalId, operation.AuditOperationId);
+        var metadataJson = serializer.Serialize(metadata);
+        var now = clock.GetUtcNow();
+
+        var ids = new Guid[events.Count];
+        var types = new string[events.Count];
+        var data = new string[events.Count];
+        var metadatas = new string[events.Count];
+        for (var i = 0; i < events.Count; i++)
+        {
+            ids[i] = Guid.CreateVersion7(now);
+            types[i] = serializer.Types.NameOf(events[i].GetType());
+            data[i] = serializer.Serialize(events[i]);
+            metadatas[i] = metadataJson;
+        }
+
+        var batch = new NpgsqlBatch(connection, transaction);
+        var append = new NpgsqlBatchCommand("SELECT seq_append($1, $2, $3, $4, $5, $6, $7)");
+        append.Parameters.Add(new NpgsqlParameter { Value = streamId, NpgsqlDbType = NpgsqlDbType.Text });
+        append.Parameters.Add(new NpgsqlParameter { Value = streamType, NpgsqlDbType = NpgsqlDbType.Text });
+        append.Parameters.Add(new NpgsqlParameter { Value = expectedVersion, NpgsqlDbType = NpgsqlDbType.Bigint });
+        append.Parameters.Add(new NpgsqlParameter { Value = ids, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Uuid });
+        append.Parameters.Add(new NpgsqlParameter { Value = types, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+        append.Parameters.Add(new NpgsqlParameter { Value = data, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Jsonb });
+        append.Parameters.Add(new NpgsqlParameter { Value = metadatas, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Jsonb });
+        batch.BatchCommands.Add(append);
+
+        if (_projections.Length == 0)
+            return batch;
+
+        var commands = new ProjectionCommands(batch);
+        for (var i = 0; i < events.Count; i++)
+        {
+            var pending = new PendingEvent(streamId, expectedVersion + i + 1, ids[i], events[i], metadata, now);
+            foreach (var projection in _projections)
+            {
+                if (projection.Handles(pending.Data.GetType()))
+                    projection.Project(pending, commands);
+            }
+        }
+        return batch;
+    }
+
+    static bool IsConcurrencyConflict(PostgresException e) =>
+        e.SqlState == ConcurrencySqlState
+        || e.SqlState == PostgresErrorCodes.UniqueViolation && e.ConstraintName is "streams_pkey" or "events_stream_version";
+}

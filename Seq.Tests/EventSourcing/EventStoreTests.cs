@@ -1,0 +1,146 @@
+using Seq.Application.EventSourcing;
+using Seq.Domain;
+using Seq.Tests.Support;
+
+namespace Seq.Tests.EventSourcing;
+
+public sealed class EventStoreTests : IAsyncLifetime
+{
+    TestEventStore _db = null!;
+
+    public async Task InitializeAsync() => _db = await TestEventStore.CreateAsync();
+
+    public async Task DisposeAsync() => await _db.DisposeAsync();
+
+    static string NewStream() => "counter-" + Guid.NewGuid().ToString("N");
+
+    Task<long> LastSequenceValueAsync() =>
+        _db.ScalarAsync<long>("SELECT coalesce(pg_sequence_last_value(pg_get_serial_sequence('events', 'seq')), 0)")!;
+
+    [Fact]
+    public async Task Sixteen_concurrent_appends_with_the_same_expected_version_let_exactly_one_win_and_burn_no_sequence_value()
+    {
+        var stream = NewStream();
+        await _db.Store.AppendAsync(stream, "Counter", 0, [new CounterIncremented(stream, 1)], default);
+        var sequenceBefore = await LastSequenceValueAsync();
+
+        using var start = new Barrier(16);
+        var attempts = Enumerable.Range(0, 16).Select(i => Task.Run(async () =>
+        {
+            start.SignalAndWait();
+            try
+            {
+                await _db.Store.AppendAsync(stream, "Counter", 1, [new CounterIncremented(stream, 100 + i)], default);
+                return (Exception?)null;
+            }
+            catch (Exception e)
+            {
+                return e;
+            }
+        })).ToArray();
+        var outcomes = await Task.WhenAll(attempts);
+
+        outcomes.Count(e => e is null).ShouldBe(1);
+        outcomes.Where(e => e is not null).ShouldAllBe(e => e is ConcurrencyException);
+        (await LastSequenceValueAsync()).ShouldBe(sequenceBefore + 1);
+        (await _db.ScalarAsync<long>("SELECT count(*) FROM events WHERE stream_id = $1", stream)).ShouldBe(2);
+        var (counter, version) = await _db.Store.LoadAsync<Counter>(stream, default);
+        version.ShouldBe(2);
+        counter.Increments.ShouldBe(2);
+    }
+
+    [Fact]
+    public async Task Sixteen_writers_racing_to_create_the_same_stream_leave_exactly_one_creator()
+    {
+        var stream = NewStream();
+        var sequenceBefore = await LastSequenceValueAsync();
+
+        using var start = new Barrier(16);
+        var outcomes = await Task.WhenAll(Enumerable.Range(0, 16).Select(i => Task.Run(async () =>
+        {
+            start.SignalAndWait();
+            try
+            {
+                await _db.Store.AppendAsync(stream, "Counter", 0, [new CounterIncremented(stream, i)], default);
+                return (Exception?)null;
+            }
+            catch (Exception e)
+            {
+                return e;
+            }
+        })));
+
+        outcomes.Count(e => e is null).ShouldBe(1);
+        outcomes.Where(e => e is not null).ShouldAllBe(e => e is ConcurrencyException);
+        (await LastSequenceValueAsync()).ShouldBe(sequenceBefore + 1);
+    }
+
+    [Fact]
+    public async Task An_append_with_a_stale_expected_version_is_refused_and_leaves_projections_unchanged()
+    {
+        var stream = NewStream();
+        await _db.Store.AppendAsync(stream, "Counter", 0, [new CounterIncremented(stream, 5)], default);
+        await _db.Store.AppendAsync(stream, "Counter", 1, [new CounterIncremented(stream, 7)], default);
+
+        await Should.ThrowAsync<ConcurrencyException>(() =>
+            _db.Store.AppendAsync(stream, "Counter", 1, [new CounterIncremented(stream, 1000), new CounterIncremented(stream, 1000)], default));
+
+        (await _db.CounterTotalAsync(stream)).ShouldBe(12);
+        (await _db.Store.LoadAsync<Counter>(stream, default)).Version.ShouldBe(2);
+    }
+
+    [Fact]
+    public async Task An_append_runs_its_inline_projection_in_the_same_transaction()
+    {
+        var stream = NewStream();
+        await _db.Store.AppendAsync(stream, "Counter", 0, [new CounterIncremented(stream, 2), new CounterIncremented(stream, 3)], default);
+
+        (await _db.CounterTotalAsync(stream)).ShouldBe(5);
+
+        await using var connection = await _db.DataSource.OpenConnectionAsync();
+        await using (var transaction = await connection.BeginTransactionAsync())
+        {
+            await _db.Store.AppendAsync(connection, transaction, stream, "Counter", 2, [new CounterIncremented(stream, 40)], default);
+            await transaction.RollbackAsync();
+        }
+
+        (await _db.CounterTotalAsync(stream)).ShouldBe(5);
+        (await _db.Store.LoadAsync<Counter>(stream, default)).Version.ShouldBe(2);
+    }
+
+    [Fact]
+    public async Task Loading_a_stream_that_does_not_exist_gives_a_new_aggregate_at_version_zero()
+    {
+        var (counter, version) = await _db.Store.LoadAsync<Counter>(NewStream(), default);
+
+        version.ShouldBe(0);
+        counter.Total.ShouldBe(0);
+    }
+
+    [Fact]
+    public async Task Every_event_carries_the_metadata_of_the_operation_that_appended_it()
+    {
+        var stream = NewStream();
+        _db.Operation.CorrelationId = "corr-" + stream;
+        _db.Operation.CausationId = "cause-1";
+        _db.Operation.Principal = "admin";
+        _db.Operation.PrincipalId = "user-admin";
+        _db.Operation.AuditOperationId = "b8a1c6de-77f7-4b51-a9d9-7b2f0e39bb0e";
+
+        await _db.Store.AppendAsync(stream, "Counter", 0, [new CounterIncremented(stream, 1)], default);
+
+        var metadata = _db.Serializer.DeserializeMetadata(
+            await _db.ScalarAsync<string>("SELECT metadata::text FROM events WHERE stream_id = $1", stream));
+        metadata.CorrelationId.ShouldBe("corr-" + stream);
+        metadata.CausationId.ShouldBe("cause-1");
+        metadata.Principal.ShouldBe("admin");
+        metadata.PrincipalId.ShouldBe("user-admin");
+        metadata.AuditOperationId.ShouldBe("b8a1c6de-77f7-4b51-a9d9-7b2f0e39bb0e");
+    }
+
+    [Fact]
+    public async Task An_append_with_no_events_is_refused_before_reaching_the_database()
+    {
+        await Should.ThrowAsync<ArgumentException>(() => _db.Store.AppendAsync(NewStream(), "Counter", 0, Array.Empty<IDomainEvent>(), default));
+    }
+}

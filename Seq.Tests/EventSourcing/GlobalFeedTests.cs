@@ -1,0 +1,121 @@
+using System.Collections.Concurrent;
+using Seq.Infrastructure.EventSourcing;
+using Seq.Tests.Support;
+
+namespace Seq.Tests.EventSourcing;
+
+public sealed class GlobalFeedTests : IAsyncLifetime
+{
+    TestEventStore _db = null!;
+
+    public async Task InitializeAsync() => _db = await TestEventStore.CreateAsync();
+
+    public async Task DisposeAsync() => await _db.DisposeAsync();
+
+    [Fact]
+    public async Task A_reader_beside_twenty_writers_sees_every_committed_event_once_in_order_and_nothing_rolled_back()
+    {
+        const int writers = 20;
+        const int transactionsPerWriter = 25;
+        var committed = new ConcurrentDictionary<Guid, byte>();
+        var rolledBack = new ConcurrentDictionary<Guid, byte>();
+        var writersDone = 0;
+
+        async Task WriteAsync(int writer)
+        {
+            var random = new Random(writer);
+            var stream = $"feed-{writer}-{Guid.NewGuid():N}";
+            var version = 0L;
+            for (var i = 0; i < transactionsPerWriter; i++)
+            {
+                await using var connection = await _db.DataSource.OpenConnectionAsync();
+                await using var transaction = await connection.BeginTransactionAsync();
+                var count = random.Next(1, 4);
+                var events = Enumerable.Range(0, count).Select(_ => new CounterIncremented(stream, 1)).ToArray();
+                await _db.Store.AppendAsync(connection, transaction, stream, "Counter", version, events, default);
+                var ids = await EventIdsAsync(connection, transaction, stream, version);
+
+                var fate = random.Next(10);
+                if (fate < 2)
+                {
+                    await transaction.RollbackAsync();
+                    foreach (var id in ids) rolledBack[id] = 0;
+                    continue;
+                }
+                if (fate < 6)
+                    await Task.Delay(random.Next(1, 15));
+
+                await transaction.CommitAsync();
+                version += count;
+                foreach (var id in ids) committed[id] = 0;
+            }
+        }
+
+        async Task<List<RecordedEvent>> ReadAsync()
+        {
+            var seen = new List<RecordedEvent>();
+            var position = FeedPosition.Start;
+            var deadline = DateTime.UtcNow.AddMinutes(2);
+            while (DateTime.UtcNow < deadline)
+            {
+                var finished = Volatile.Read(ref writersDone) == writers;
+                var page = await _db.Feed.ReadPageAsync(position, 37, default);
+                seen.AddRange(page);
+                if (page.Count > 0)
+                    position = page[^1].Position;
+                else if (finished)
+                    return seen;
+                else
+                    await Task.Delay(2);
+            }
+            throw new TimeoutException("The reader did not catch up with the writers in time.");
+        }
+
+        var reader = Task.Run(ReadAsync);
+        await Task.WhenAll(Enumerable.Range(0, writers).Select(w => Task.Run(async () =>
+        {
+            try { await WriteAsync(w); }
+            finally { Interlocked.Increment(ref writersDone); }
+        })));
+        var seen = await reader;
+
+        rolledBack.ShouldNotBeEmpty();
+        var ours = seen.Where(e => e.StreamId.StartsWith("feed-", StringComparison.Ordinal)).ToList();
+        ours.Select(e => e.EventId).ShouldBeUnique();
+        ours.Select(e => e.EventId).ToHashSet().SetEquals(committed.Keys).ShouldBeTrue(
+            $"the reader saw {ours.Count} events; {committed.Count} were committed");
+        ours.ShouldAllBe(e => !rolledBack.ContainsKey(e.EventId));
+        for (var i = 1; i < seen.Count; i++)
+            Compare(seen[i - 1].Position, seen[i].Position).ShouldBeLessThan(0);
+        ours.ShouldAllBe(e => e.Data is CounterIncremented);
+    }
+
+    [Fact]
+    public async Task Catching_up_reads_every_page_until_the_end_of_the_feed()
+    {
+        var stream = "catchup-" + Guid.NewGuid().ToString("N");
+        for (var version = 0; version < 50; version += 5)
+            await _db.Store.AppendAsync(stream, "Counter", version, Enumerable.Range(0, 5).Select(i => new CounterIncremented(stream, i)).ToArray(), default);
+
+        var read = new List<RecordedEvent>();
+        await foreach (var e in _db.Feed.ReadAllAsync(FeedPosition.Start, default, pageSize: 7))
+            read.Add(e);
+
+        read.Where(e => e.StreamId == stream).Select(e => e.Version).ShouldBe(Enumerable.Range(1, 50).Select(v => (long)v));
+    }
+
+    static int Compare(FeedPosition a, FeedPosition b) =>
+        a.Transaction != b.Transaction ? a.Transaction.CompareTo(b.Transaction) : a.Sequence.CompareTo(b.Sequence);
+
+    static async Task<List<Guid>> EventIdsAsync(Npgsql.NpgsqlConnection connection, Npgsql.NpgsqlTransaction transaction, string stream, long afterVersion)
+    {
+        await using var command = new Npgsql.NpgsqlCommand("SELECT event_id FROM events WHERE stream_id = $1 AND version > $2", connection, transaction);
+        command.Parameters.Add(new Npgsql.NpgsqlParameter { Value = stream });
+        command.Parameters.Add(new Npgsql.NpgsqlParameter { Value = afterVersion });
+        var ids = new List<Guid>();
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+            ids.Add(reader.GetGuid(0));
+        return ids;
+    }
+}

@@ -1,0 +1,48 @@
+using System.Text.Json;
+using FluentValidation;
+using FluentValidation.Results;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging.Abstractions;
+using Seq.Api.Hosting;
+using Seq.Application.EventSourcing;
+using Seq.Application.Pipeline;
+using Seq.Domain;
+
+namespace Seq.Tests.Hosting;
+
+public sealed class ErrorMappingTests
+{
+    static async Task<(int Status, string Error)> RespondToAsync(Exception thrown)
+    {
+        var context = new DefaultHttpContext();
+        context.Response.Body = new MemoryStream();
+        var mapping = new ErrorMapping(_ => throw thrown, NullLogger<ErrorMapping>.Instance);
+
+        await mapping.InvokeAsync(context);
+
+        context.Response.Body.Position = 0;
+        using var body = await JsonDocument.ParseAsync(context.Response.Body);
+        return (context.Response.StatusCode, body.RootElement.GetProperty("Error").GetString()!);
+    }
+
+    [Fact]
+    public async Task Each_kind_of_failure_gets_its_status_and_an_error_body()
+    {
+        (await RespondToAsync(new ValidationException([new ValidationFailure("Value", "Value is bad.")]))).ShouldBe((400, "Value is bad."));
+        (await RespondToAsync(new DomainException("Rule broken."))).ShouldBe((400, "Rule broken."));
+        (await RespondToAsync(new NotFoundException("No such thing."))).Status.ShouldBe(404);
+        (await RespondToAsync(new ConcurrencyException("s-1", 3))).Status.ShouldBe(409);
+        (await RespondToAsync(new BadHttpRequestException("x", 413))).Status.ShouldBe(413);
+    }
+
+    [Fact]
+    public async Task An_unexpected_error_is_a_500_that_reveals_nothing_of_it()
+    {
+        var (status, error) = await RespondToAsync(new InvalidOperationException("connection string Password=hunter2 at Seq.Secret.Internals"));
+
+        status.ShouldBe(500);
+        error.ShouldNotContain("hunter2");
+        error.ShouldNotContain("Seq.Secret");
+        error.ShouldNotContain("InvalidOperationException");
+    }
+}
