@@ -1,0 +1,50 @@
+using System.Runtime.InteropServices;
+using Microsoft.Extensions.Logging.Abstractions;
+using Seq.Benchmarks;
+using Seq.Infrastructure.Postgres;
+
+// Usage: dotnet run -c Release --project Seq.Benchmarks -- eventstore [--seconds N] [--rounds N] [--feed-events N]
+// Uses SEQ_BENCH_CONNECTIONSTRING when set; otherwise a private PostgreSQL cluster in a temporary folder,
+// started from the machine's binaries exactly as the server starts its own.
+var suite = args.FirstOrDefault() ?? "eventstore";
+int Option(string name, int fallback)
+{
+    var index = Array.IndexOf(args, name);
+    return index >= 0 && index + 1 < args.Length ? int.Parse(args[index + 1], System.Globalization.CultureInfo.InvariantCulture) : fallback;
+}
+
+if (suite != "eventstore")
+{
+    Console.Error.WriteLine($"Unknown benchmark suite '{suite}'. Known: eventstore.");
+    return 1;
+}
+
+var connectionString = Environment.GetEnvironmentVariable("SEQ_BENCH_CONNECTIONSTRING");
+EmbeddedPostgres? embedded = null;
+var storageRoot = Path.Combine(Path.GetTempPath(), "seq-bench-" + Guid.NewGuid().ToString("N")[..8]);
+try
+{
+    if (connectionString is null)
+    {
+        embedded = await EmbeddedPostgres.StartAsync(storageRoot, NullLogger.Instance);
+        connectionString = embedded.ConnectionString;
+    }
+
+    var benchmark = new EventStoreBenchmark(connectionString, TimeSpan.FromSeconds(Option("--seconds", 10)), writers: 16, rounds: Option("--rounds", 3), feedEvents: Option("--feed-events", 300_000));
+    var rows = await benchmark.RunAsync();
+
+    Console.WriteLine();
+    Console.WriteLine($"Machine: {Environment.ProcessorCount} cores, {RuntimeInformation.OSDescription}, {RuntimeInformation.FrameworkDescription}; date {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC");
+    Console.WriteLine("| Measurement | Result | Notes |");
+    Console.WriteLine("|---|---|---|");
+    foreach (var row in rows)
+        Console.WriteLine(row);
+    return 0;
+}
+finally
+{
+    if (embedded is not null)
+        await embedded.DisposeAsync();
+    if (Directory.Exists(storageRoot))
+        Directory.Delete(storageRoot, recursive: true);
+}
