@@ -1,3 +1,4 @@
+using System.Text.Json;
 using FluentValidation;
 using Seq.Application.EventSourcing;
 using Seq.Application.Pipeline;
@@ -45,7 +46,7 @@ sealed class ErrorMapping(RequestDelegate next, ILogger<ErrorMapping> logger)
     public static Task WriteErrorAsync(HttpContext context, int status, string message)
     {
         context.Response.StatusCode = status;
-        return context.Response.WriteAsJsonAsync(new ErrorBody(message));
+        return context.Response.WriteAsJsonAsync(new ErrorBody(message), ErrorBody.JsonOptions);
     }
 
     static string DescribeValidation(ValidationException e)
@@ -62,4 +63,8 @@ sealed class ErrorMapping(RequestDelegate next, ILogger<ErrorMapping> logger)
     };
 }
 
-sealed record ErrorBody(string Error);
+/// <summary>The body of every error response. Its shape is fixed here, whatever the host's JSON naming policy.</summary>
+sealed record ErrorBody(string Error)
+{
+    public static readonly JsonSerializerOptions JsonOptions = new() { PropertyNamingPolicy = null };
+}

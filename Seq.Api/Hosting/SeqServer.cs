@@ -28,6 +28,12 @@ public static class SeqServer
             ContentRootPath = AppContext.BaseDirectory,
         });
         builder.WebHost.UseUrls([.. options.ListenUris]);
+        builder.Host.UseDefaultServiceProvider(provider =>
+        {
+            // A missing registration is found at start-up, not by the first request that needs it.
+            provider.ValidateScopes = true;
+            provider.ValidateOnBuild = true;
+        });
         builder.Logging.ClearProviders();
         builder.Logging.AddSerilog(logger);
 
@@ -47,7 +53,7 @@ public static class SeqServer
                 StatusCodes.Status405MethodNotAllowed => "This resource does not support the request's HTTP method.",
                 _ => "The request could not be completed.",
             };
-            await context.HttpContext.Response.WriteAsJsonAsync(new ErrorBody(message));
+            await ErrorMapping.WriteErrorAsync(context.HttpContext, status, message);
         });
         app.Use((context, next) =>
         {

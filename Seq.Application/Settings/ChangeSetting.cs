@@ -24,9 +24,10 @@ public sealed class ChangeSettingValidator : AbstractValidator<ChangeSettingComm
 
 sealed class ChangeSettingHandler(IEventStore store, TimeProvider clock) : IRequestHandler<ChangeSettingCommand, SettingView>
 {
-    // All settings share one stream, so two administrators changing different settings at once would
-    // otherwise see a spurious conflict; each retry decides again on freshly loaded state.
-    const int Attempts = 3;
+    // All settings share one stream, so administrators changing different settings at once would otherwise
+    // see spurious conflicts; each retry decides again on freshly loaded state, after a short random pause
+    // that spreads out writers who lost together.
+    const int Attempts = 10;
 
     public async Task<SettingView> Handle(ChangeSettingCommand request, CancellationToken cancellationToken)
     {
@@ -46,6 +47,7 @@ sealed class ChangeSettingHandler(IEventStore store, TimeProvider clock) : IRequ
             }
             catch (ConcurrencyException) when (attempt < Attempts)
             {
+                await Task.Delay(Random.Shared.Next(1, 5 * attempt), cancellationToken);
                 continue;
             }
 

@@ -45,7 +45,7 @@ public sealed class PipelineTests
         services.AddTransient<IPipelineBehavior<ProbeCommand, string>, InnerProbeBehaviour>();
         DependencyInjection.RegisterClosedImplementations(services, typeof(PipelineTests).Assembly, typeof(IRequestHandler<,>));
         DependencyInjection.RegisterClosedImplementations(services, typeof(PipelineTests).Assembly, typeof(IValidator<>));
-        return services.BuildServiceProvider(new ServiceProviderOptions { ValidateScopes = true, ValidateOnBuild = true });
+        return services.BuildServiceProvider(new ServiceProviderOptions { ValidateScopes = true });
     }
 
     [Fact]

@@ -31,7 +31,7 @@ public sealed class TestServer : IAsyncDisposable
         var logger = new LoggerConfiguration().MinimumLevel.Warning().WriteTo.Console().CreateLogger();
         var app = SeqServer.Build(new ServerOptions(connectionString, ["http://127.0.0.1:0"]), logger);
         await SeqServer.StartAsync(app, CancellationToken.None);
-        var address = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First();
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         return new TestServer(app, connectionString, new Uri(address));
     }
 
