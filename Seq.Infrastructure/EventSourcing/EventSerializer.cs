@@ -17,6 +17,13 @@ public sealed class EventSerializer(EventTypeRegistry types)
         (IDomainEvent)(JsonSerializer.Deserialize(json, types.TypeOf(type), Options)
             ?? throw new InvalidOperationException($"A stored {type} event is empty."));
 
+    public IDomainEvent Deserialize(string type, ReadOnlySpan<byte> utf8Json) =>
+        (IDomainEvent)(JsonSerializer.Deserialize(utf8Json, types.TypeOf(type), Options)
+            ?? throw new InvalidOperationException($"A stored {type} event is empty."));
+
+    public EventMetadata DeserializeMetadata(ReadOnlySpan<byte> utf8Json) =>
+        JsonSerializer.Deserialize<EventMetadata>(utf8Json, Options) ?? EventMetadata.None;
+
     public EventMetadata DeserializeMetadata(string? json) =>
         json is null ? EventMetadata.None : JsonSerializer.Deserialize<EventMetadata>(json, Options) ?? EventMetadata.None;
 }
