@@ -88,11 +88,17 @@ sealed class EventStoreBenchmark(string connectionString, TimeSpan phase, int wr
     async Task<double> RunWritersAsync(TimeSpan duration, Func<int, CancellationToken, Task<long>> writer)
     {
         using var stop = new CancellationTokenSource();
+        var process = Process.GetCurrentProcess();
+        var cpuBefore = process.TotalProcessorTime;
         var clock = Stopwatch.StartNew();
         var tasks = Enumerable.Range(0, writers).Select(w => Task.Run(() => writer(w, stop.Token))).ToArray();
         stop.CancelAfter(duration);
         var counts = await Task.WhenAll(tasks);
-        return counts.Sum() / clock.Elapsed.TotalSeconds;
+        var elapsed = clock.Elapsed.TotalSeconds;
+        process.Refresh();
+        var total = counts.Sum();
+        Console.WriteLine($"  client CPU {(process.TotalProcessorTime - cpuBefore).TotalMilliseconds * 1000 / total:F0} µs per operation ({(process.TotalProcessorTime - cpuBefore).TotalSeconds / elapsed / Environment.ProcessorCount:P0} of the machine)");
+        return total / elapsed;
     }
 
     static async Task<double[]> SingleWriterLatenciesAsync(PostgresEventStore store, int count)

@@ -109,5 +109,5 @@ public sealed class PostgresEventStore(
 
     static bool IsConcurrencyConflict(PostgresException e) =>
         e.SqlState == ConcurrencySqlState
-        || e.SqlState == PostgresErrorCodes.UniqueViolation && e.ConstraintName is "streams_pkey" or "events_stream_version";
+        || e.SqlState == PostgresErrorCodes.UniqueViolation && e.ConstraintName is "streams_pkey" or "events_pkey";
 }

@@ -22,7 +22,7 @@ public static class SchemaMigrations
             );
 
             CREATE TABLE events (
-                seq       bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                seq       bigint GENERATED ALWAYS AS IDENTITY,
                 tx        xid8        NOT NULL DEFAULT pg_current_xact_id(),
                 stream_id text        NOT NULL REFERENCES streams (stream_id),
                 version   bigint      NOT NULL,
@@ -31,9 +31,11 @@ public static class SchemaMigrations
                 data      jsonb       NOT NULL,
                 metadata  jsonb       NOT NULL,
                 created   timestamptz NOT NULL DEFAULT now(),
-                CONSTRAINT events_stream_version UNIQUE (stream_id, version)
+                CONSTRAINT events_pkey PRIMARY KEY (stream_id, version)
             );
 
+            -- The feed's order, and the only index seq needs: the identity already makes it unique, and one
+            -- index fewer on the hottest table is one B-tree insert fewer per event.
             CREATE INDEX events_feed ON events (tx, seq);
 
             -- The expected version is checked before any row of events is inserted, so a losing writer draws
