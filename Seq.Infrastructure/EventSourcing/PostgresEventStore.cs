@@ -81,14 +81,15 @@ public sealed class PostgresEventStore(
         }
 
         var batch = new NpgsqlBatch(connection, transaction);
-        var append = new NpgsqlBatchCommand("SELECT seq_append($1, $2, $3, $4, $5, $6, $7)");
+        var append = new NpgsqlBatchCommand(expectedVersion == 0 ? AppendToNewStream : AppendToExistingStream);
         append.Parameters.Add(new NpgsqlParameter { Value = streamId, NpgsqlDbType = NpgsqlDbType.Text });
-        append.Parameters.Add(new NpgsqlParameter { Value = streamType, NpgsqlDbType = NpgsqlDbType.Text });
         append.Parameters.Add(new NpgsqlParameter { Value = expectedVersion, NpgsqlDbType = NpgsqlDbType.Bigint });
         append.Parameters.Add(new NpgsqlParameter { Value = ids, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Uuid });
         append.Parameters.Add(new NpgsqlParameter { Value = types, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
         append.Parameters.Add(new NpgsqlParameter { Value = data, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Jsonb });
         append.Parameters.Add(new NpgsqlParameter { Value = metadatas, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Jsonb });
+        if (expectedVersion == 0)
+            append.Parameters.Add(new NpgsqlParameter { Value = streamType, NpgsqlDbType = NpgsqlDbType.Text });
         batch.BatchCommands.Add(append);
 
         if (_projections.Length == 0)
@@ -106,6 +107,32 @@ public sealed class PostgresEventStore(
         }
         return batch;
     }
+
+    // Both statements settle the stream row before any event row exists, so a writer that loses draws no
+    // sequence value: a new stream's INSERT fails on streams_pkey; an existing stream's UPDATE matches no row,
+    // and then the join below has to evaluate seq_stream_conflict, which raises, before it can yield a row.
+    const string AppendToNewStream = """
+        WITH stream AS (
+            INSERT INTO streams (stream_id, type, version) VALUES ($1, $7, $2 + cardinality($3))
+            RETURNING stream_id)
+        INSERT INTO events (stream_id, version, event_id, type, data, metadata)
+        SELECT stream.stream_id, $2 + e.ordinal, e.event_id, e.type, e.data, e.metadata
+        FROM stream, unnest($3, $4, $5, $6) WITH ORDINALITY AS e (event_id, type, data, metadata, ordinal)
+        """;
+
+    const string AppendToExistingStream = """
+        WITH stream AS (
+            UPDATE streams SET version = $2 + cardinality($3), updated = now()
+            WHERE stream_id = $1 AND version = $2
+            RETURNING stream_id),
+        checked AS (
+            SELECT stream_id FROM stream
+            UNION ALL
+            SELECT seq_stream_conflict($1, $2) WHERE NOT EXISTS (SELECT FROM stream))
+        INSERT INTO events (stream_id, version, event_id, type, data, metadata)
+        SELECT checked.stream_id, $2 + e.ordinal, e.event_id, e.type, e.data, e.metadata
+        FROM checked, unnest($3, $4, $5, $6) WITH ORDINALITY AS e (event_id, type, data, metadata, ordinal)
+        """;
 
     static bool IsConcurrencyConflict(PostgresException e) =>
         e.SqlState == ConcurrencySqlState

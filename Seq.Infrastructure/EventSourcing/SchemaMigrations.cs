@@ -38,33 +38,12 @@ public static class SchemaMigrations
             -- index fewer on the hottest table is one B-tree insert fewer per event.
             CREATE INDEX events_feed ON events (tx, seq);
 
-            -- The expected version is checked before any row of events is inserted, so a losing writer draws
-            -- no sequence value. A mismatch raises SQLSTATE SQ409, which the store maps to a concurrency error.
-            CREATE FUNCTION seq_append(
-                p_stream_id text, p_stream_type text, p_expected bigint,
-                p_event_ids uuid[], p_types text[], p_data jsonb[], p_metadata jsonb[])
-            RETURNS bigint
+            -- Raised by an append whose expected version no longer matches; the store maps SQLSTATE SQ409 to a
+            -- concurrency error. It is only ever called on that path.
+            CREATE FUNCTION seq_stream_conflict(p_stream_id text, p_expected bigint) RETURNS text
             LANGUAGE plpgsql AS $$
-            DECLARE
-                n bigint := cardinality(p_event_ids);
             BEGIN
-                IF p_expected = 0 THEN
-                    INSERT INTO streams (stream_id, type, version) VALUES (p_stream_id, p_stream_type, n);
-                ELSE
-                    UPDATE streams SET version = p_expected + n, updated = now()
-                    WHERE stream_id = p_stream_id AND version = p_expected;
-                    IF NOT FOUND THEN
-                        RAISE EXCEPTION 'stream % is not at version %', p_stream_id, p_expected
-                            USING ERRCODE = 'SQ409';
-                    END IF;
-                END IF;
-
-                INSERT INTO events (stream_id, version, event_id, type, data, metadata)
-                SELECT p_stream_id, p_expected + e.ordinal, e.event_id, e.type, e.data, e.metadata
-                FROM unnest(p_event_ids, p_types, p_data, p_metadata) WITH ORDINALITY
-                    AS e (event_id, type, data, metadata, ordinal);
-
-                RETURN p_expected + n;
+                RAISE EXCEPTION 'stream % is not at version %', p_stream_id, p_expected USING ERRCODE = 'SQ409';
             END
             $$;
             """),
