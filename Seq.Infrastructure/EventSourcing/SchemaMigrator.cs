@@ -11,25 +11,26 @@ public sealed class SchemaMigrator(NpgsqlDataSource dataSource, ILogger<SchemaMi
     public async Task MigrateAsync(CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        await using (var create = new NpgsqlCommand("""
-            CREATE TABLE IF NOT EXISTS schema_migrations (
-                version integer     PRIMARY KEY,
-                name    text        NOT NULL,
-                applied timestamptz NOT NULL DEFAULT now()
-            )
-            """, connection))
+
+        // Even CREATE TABLE IF NOT EXISTS races with itself across sessions, so it runs under the lock too.
+        await using (var transaction = await connection.BeginTransactionAsync(cancellationToken))
         {
+            await LockAsync(connection, transaction, cancellationToken);
+            await using var create = new NpgsqlCommand("""
+                CREATE TABLE IF NOT EXISTS schema_migrations (
+                    version integer     PRIMARY KEY,
+                    name    text        NOT NULL,
+                    applied timestamptz NOT NULL DEFAULT now()
+                )
+                """, connection, transaction);
             await create.ExecuteNonQueryAsync(cancellationToken);
+            await transaction.CommitAsync(cancellationToken);
         }
 
         foreach (var step in SchemaMigrations.All)
         {
             await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-            await using (var lockCommand = new NpgsqlCommand("SELECT pg_advisory_xact_lock($1)", connection, transaction))
-            {
-                lockCommand.Parameters.Add(new NpgsqlParameter { Value = MigrationLockId });
-                await lockCommand.ExecuteNonQueryAsync(cancellationToken);
-            }
+            await LockAsync(connection, transaction, cancellationToken);
 
             await using (var check = new NpgsqlCommand("SELECT 1 FROM schema_migrations WHERE version = $1", connection, transaction))
             {
@@ -51,5 +52,12 @@ public sealed class SchemaMigrator(NpgsqlDataSource dataSource, ILogger<SchemaMi
             await transaction.CommitAsync(cancellationToken);
             logger.LogInformation("Applied schema step {SchemaVersion} ({SchemaStep})", step.Version, step.Name);
         }
+    }
+
+    static async Task LockAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand("SELECT pg_advisory_xact_lock($1)", connection, transaction);
+        command.Parameters.Add(new NpgsqlParameter { Value = MigrationLockId });
+        await command.ExecuteNonQueryAsync(cancellationToken);
     }
 }
