@@ -54,5 +54,15 @@ public static class SchemaMigrations
                 updated timestamptz NOT NULL
             );
             """),
+        new(3, "secret key check", """
+            -- One row: the id and check value of the secret key the storage was initialized with. A node that
+            -- starts with any other key refuses to run instead of writing data it could never read back.
+            CREATE TABLE instance_secret_key (
+                singleton   boolean     PRIMARY KEY DEFAULT true CHECK (singleton),
+                key_id      text        NOT NULL,
+                check_value text        NOT NULL,
+                recorded    timestamptz NOT NULL DEFAULT now()
+            );
+            """),
     ];
 }
