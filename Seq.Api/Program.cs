@@ -1,6 +1,9 @@
 using System.CommandLine;
 using Seq.Api.Hosting;
+using Seq.Application.Security;
+using Seq.Infrastructure.Configuration;
 using Seq.Infrastructure.Postgres;
+using Seq.Infrastructure.Security;
 using Serilog.Extensions.Logging;
 
 namespace Seq.Api;
@@ -32,16 +35,21 @@ static class Program
         EmbeddedPostgres? embedded = null;
         try
         {
-            var connectionString = Environment.GetEnvironmentVariable("SEQ_STORAGE_CONNECTIONSTRING");
+            var storageRoot = StorageRoot.Resolve(storageOption, Environment.GetEnvironmentVariable);
+            var configuration = HostConfiguration.Load(storageRoot, Environment.GetEnvironmentVariable);
+            var secretKey = await SecretKeyLoader.LoadAsync(
+                storageRoot, SecretKeyOptions.FromSettings(configuration.EnvironmentAndFile), loggerFactory.CreateLogger("Seq.SecretKey"), cancellationToken);
+            configuration = configuration.WithProtector(new AesGcmSecretProtector(secretKey));
+
+            var connectionString = configuration.EnvironmentAndFile("SEQ_STORAGE_CONNECTIONSTRING");
             if (string.IsNullOrWhiteSpace(connectionString))
             {
-                var storageRoot = StorageRoot.Resolve(storageOption, Environment.GetEnvironmentVariable);
                 logger.Information("Using storage root {StorageRoot} with a private PostgreSQL cluster", storageRoot);
                 embedded = await EmbeddedPostgres.StartAsync(storageRoot, loggerFactory.CreateLogger("Seq.Storage"), cancellationToken);
                 connectionString = embedded.ConnectionString;
             }
 
-            var options = new ServerOptions(connectionString, ServerOptions.ListenUrisFrom(Environment.GetEnvironmentVariable("SEQ_API_LISTENURIS")));
+            var options = new ServerOptions(connectionString, ServerOptions.ListenUrisFrom(configuration.EnvironmentAndFile("SEQ_API_LISTENURIS")), secretKey);
             await using var app = SeqServer.Build(options, logger);
             await SeqServer.StartAsync(app, cancellationToken);
             await app.WaitForShutdownAsync(cancellationToken);
@@ -51,7 +59,8 @@ static class Program
         {
             return 0;
         }
-        catch (Exception e) when (e is PostgresBinariesNotFoundException or EmbeddedPostgresException)
+        catch (Exception e) when (e is PostgresBinariesNotFoundException or EmbeddedPostgresException
+                                       or SecretKeyException or SecretProtectionException or HostConfigurationException)
         {
             logger.Fatal("{Problem}", e.Message);
             return 1;

@@ -1,8 +1,10 @@
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 using Seq.Application.EventSourcing;
+using Seq.Application.Feeds;
 using Seq.Application.Settings;
 using Seq.Infrastructure.EventSourcing;
+using Seq.Infrastructure.Feeds;
 using Seq.Infrastructure.Settings;
 
 namespace Seq.Infrastructure;
@@ -18,6 +20,8 @@ public static class DependencyInjection
         services.AddSingleton<GlobalFeed>();
         services.AddSingleton<SchemaMigrator>();
         services.AddSingleton<ISettingsReadModel, SettingsReadModel>();
+        services.AddSingleton<IInlineProjection, NuGetFeedsProjection>();
+        services.AddSingleton<INuGetFeedReadModel, NuGetFeedReadModel>();
         return services;
     }
 

@@ -1,6 +1,7 @@
 using System.Reflection;
 using MediatR;
 using Seq.Application.Settings;
+using Seq.Domain.Security;
 using Seq.Domain.Settings;
 using Seq.Infrastructure.EventSourcing;
 using Npgsql;
@@ -25,10 +26,11 @@ static class RootEndpoints
                 Links = new Dictionary<string, string>
                 {
                     ["SettingsResources"] = "api/settings/resources",
+                    ["FeedsResources"] = "api/feeds/resources",
                     ["Health"] = "health",
                 },
             });
-        });
+        }).Demands(Permission.Public);
     }
 
     public static void MapHealthEndpoints(this IEndpointRouteBuilder app)
@@ -49,6 +51,6 @@ static class RootEndpoints
                     new { Error = "The Seq node is not in service: its database does not answer.", Database = "Unavailable" },
                     statusCode: StatusCodes.Status503ServiceUnavailable);
             }
-        });
+        }).Demands(Permission.Public);
     }
 }

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using MediatR;
 using Seq.Application.Settings;
+using Seq.Domain.Security;
 using Seq.Domain.Settings;
 
 namespace Seq.Api.Endpoints;
@@ -21,16 +22,16 @@ static class SettingsEndpoints
                 ["Item"] = "api/settings/{id}",
             }.Concat(SettingCatalogue.All.Select(d => KeyValuePair.Create(d.Name, SelfLink(d.Name))))
              .ToDictionary(),
-        }));
+        })).Demands(Permission.Read);
 
         group.MapGet("/", async (IMediator mediator, CancellationToken cancellationToken) =>
         {
             var settings = await mediator.Send(new ListSettingsQuery(), cancellationToken);
             return Results.Ok(settings.Select(ToEntity));
-        });
+        }).Demands(Permission.Read);
 
         group.MapGet("/{id}", async (string id, IMediator mediator, CancellationToken cancellationToken) =>
-            Results.Ok(ToEntity(await mediator.Send(new GetSettingQuery(NameFromId(id)), cancellationToken))));
+            Results.Ok(ToEntity(await mediator.Send(new GetSettingQuery(NameFromId(id)), cancellationToken)))).Demands(Permission.Read);
 
         group.MapPut("/{id}", async (string id, SettingUpdate update, IMediator mediator, CancellationToken cancellationToken) =>
         {
@@ -40,7 +41,7 @@ static class SettingsEndpoints
 
             var changed = await mediator.Send(new ChangeSettingCommand(name, ValueText(update.Value)), cancellationToken);
             return Results.Ok(ToEntity(changed));
-        });
+        }).Demands(Permission.System);
     }
 
     /// <summary>A PUT body: Seq's setting entity, of which only <c>Value</c> (and optionally <c>Name</c>) is read.</summary>

@@ -1,8 +1,12 @@
 using Microsoft.AspNetCore.Http.Json;
 using Seq.Api.Endpoints;
 using Seq.Application;
+using Seq.Application.EventSourcing;
 using Seq.Infrastructure;
+using Npgsql;
+using Seq.Application.Security;
 using Seq.Infrastructure.EventSourcing;
+using Seq.Infrastructure.Security;
 using Serilog;
 using Serilog.Events;
 
@@ -41,6 +45,8 @@ public static class SeqServer
         builder.Services.Configure<RouteHandlerOptions>(routing => routing.ThrowOnBadRequest = true);
         builder.Services.AddApplication();
         builder.Services.AddInfrastructure(options.ConnectionString);
+        builder.Services.AddSingleton(options.SecretKey);
+        builder.Services.AddSingleton<ISecretProtector>(new AesGcmSecretProtector(options.SecretKey));
 
         var app = builder.Build();
         app.UseMiddleware<ErrorMapping>();
@@ -57,20 +63,26 @@ public static class SeqServer
         });
         app.Use((context, next) =>
         {
-            context.RequestServices.GetRequiredService<Seq.Application.EventSourcing.OperationContext>().CorrelationId = context.TraceIdentifier;
+            context.RequestServices.GetRequiredService<OperationContext>().CorrelationId = context.TraceIdentifier;
             return next(context);
         });
 
         app.MapRootEndpoints();
         app.MapHealthEndpoints();
         app.MapSettingsEndpoints();
+        app.MapFeedEndpoints();
         return app;
     }
 
-    /// <summary>Brings the schema up to date, then starts listening.</summary>
+    /// <summary>
+    /// Brings the schema up to date, checks that the secret key is the one the storage was initialized with
+    /// (so nothing is ever written under the wrong key), then starts listening.
+    /// </summary>
     public static async Task StartAsync(WebApplication app, CancellationToken cancellationToken)
     {
         await app.Services.GetRequiredService<SchemaMigrator>().MigrateAsync(cancellationToken);
+        await SecretKeyVerification.VerifyOrRecordAsync(
+            app.Services.GetRequiredService<NpgsqlDataSource>(), app.Services.GetRequiredService<SecretKey>(), cancellationToken);
         await app.StartAsync(cancellationToken);
     }
 }

@@ -1,7 +1,9 @@
+using Seq.Infrastructure.Security;
+
 namespace Seq.Api.Hosting;
 
-/// <summary>What a server instance needs from its host: where its data is and where it listens.</summary>
-public sealed record ServerOptions(string ConnectionString, IReadOnlyList<string> ListenUris)
+/// <summary>What a server instance needs from its host: where its data is, where it listens, and its secret key.</summary>
+public sealed record ServerOptions(string ConnectionString, IReadOnlyList<string> ListenUris, SecretKey SecretKey)
 {
     public const string DefaultListenUri = "http://localhost:5341";
 

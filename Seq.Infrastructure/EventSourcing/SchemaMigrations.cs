@@ -64,5 +64,16 @@ public static class SchemaMigrations
                 recorded    timestamptz NOT NULL DEFAULT now()
             );
             """),
+        new(4, "nuget feeds projection", """
+            -- protected_password is ciphertext under the secret key (purpose stored-secrets); never returned.
+            CREATE TABLE nuget_feeds (
+                id                 text        PRIMARY KEY,
+                name               text        NOT NULL,
+                location           text        NOT NULL,
+                username           text        NULL,
+                protected_password text        NULL,
+                updated            timestamptz NOT NULL
+            );
+            """),
     ];
 }

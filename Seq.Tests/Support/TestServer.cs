@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Seq.Api.Hosting;
+using Seq.Infrastructure.Security;
 using Serilog;
 
 namespace Seq.Tests.Support;
@@ -14,25 +15,29 @@ public sealed class TestServer : IAsyncDisposable
 {
     readonly WebApplication _app;
 
-    TestServer(WebApplication app, string connectionString, Uri address)
+    TestServer(WebApplication app, string connectionString, Uri address, CapturedLog log)
     {
         _app = app;
+        Log = log;
         ConnectionString = connectionString;
         Client = new HttpClient { BaseAddress = address };
     }
 
     public string ConnectionString { get; }
+    public CapturedLog Log { get; }
     public HttpClient Client { get; }
     public IServiceProvider Services => _app.Services;
 
     public static async Task<TestServer> StartAsync()
     {
         var connectionString = await TestPostgres.CreateDatabaseAsync("api");
-        var logger = new LoggerConfiguration().MinimumLevel.Warning().WriteTo.Console().CreateLogger();
-        var app = SeqServer.Build(new ServerOptions(connectionString, ["http://127.0.0.1:0"]), logger);
+        var log = new CapturedLog();
+        var logger = new LoggerConfiguration().MinimumLevel.Information().WriteTo.Sink(log)
+            .WriteTo.Console(restrictedToMinimumLevel: Serilog.Events.LogEventLevel.Warning).CreateLogger();
+        var app = SeqServer.Build(new ServerOptions(connectionString, ["http://127.0.0.1:0"], SecretKey.Generate()), logger);
         await SeqServer.StartAsync(app, CancellationToken.None);
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        return new TestServer(app, connectionString, new Uri(address));
+        return new TestServer(app, connectionString, new Uri(address), log);
     }
 
     public async Task<JsonElement> GetJsonAsync(string path, HttpStatusCode expected = HttpStatusCode.OK)

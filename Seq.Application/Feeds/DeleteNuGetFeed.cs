@@ -1,0 +1,22 @@
+using MediatR;
+using Seq.Application.EventSourcing;
+using Seq.Application.Pipeline;
+using Seq.Domain.Feeds;
+
+namespace Seq.Application.Feeds;
+
+public sealed record DeleteNuGetFeedCommand(string Id) : IRequest<Unit>;
+
+sealed class DeleteNuGetFeedHandler(IEventStore store, TimeProvider clock) : IRequestHandler<DeleteNuGetFeedCommand, Unit>
+{
+    public async Task<Unit> Handle(DeleteNuGetFeedCommand request, CancellationToken cancellationToken)
+    {
+        var (feed, version) = await store.LoadAsync<NuGetFeed>(NuGetFeed.StreamIdFor(request.Id), cancellationToken);
+        var events = feed.Delete(clock.GetUtcNow());
+        if (events.Count == 0)
+            throw new NotFoundException($"There is no feed with id {request.Id}.");
+
+        await store.AppendAsync(NuGetFeed.StreamIdFor(request.Id), NuGetFeed.StreamType, version, events, cancellationToken);
+        return Unit.Value;
+    }
+}

@@ -1,0 +1,58 @@
+using FluentValidation;
+using MediatR;
+using Seq.Application.EventSourcing;
+using Seq.Application.Pipeline;
+using Seq.Application.Security;
+using Seq.Domain.Feeds;
+
+namespace Seq.Application.Feeds;
+
+/// <summary>Replaces a feed's name, location and username; <paramref name="Password"/> null leaves the password, "" clears it.</summary>
+public sealed record UpdateNuGetFeedCommand(string Id, string? Name, string? Location, string? Username, string? Password) : IRequest<NuGetFeedView>
+{
+    public override string ToString() => $"{nameof(UpdateNuGetFeedCommand)} {{ Id = {Id}, Name = {Name}, Location = {Location}, Username = {Username} }}";
+}
+
+public sealed class UpdateNuGetFeedValidator : AbstractValidator<UpdateNuGetFeedCommand>
+{
+    public UpdateNuGetFeedValidator()
+    {
+        RuleFor(c => c.Name).NotEmpty().WithMessage("A feed needs a name.")
+            .MaximumLength(NuGetFeed.MaximumNameLength).WithMessage($"A feed's name may be at most {NuGetFeed.MaximumNameLength} characters long.");
+        RuleFor(c => c.Location).Must(NuGetFeed.IsValidLocation)
+            .WithMessage("A feed's location must be an http or https URL, or the full path of a local folder.");
+        RuleFor(c => c.Username).MaximumLength(NuGetFeed.MaximumUsernameLength)
+            .WithMessage($"A feed's username may be at most {NuGetFeed.MaximumUsernameLength} characters long.");
+        RuleFor(c => c.Password).MaximumLength(NuGetFeed.MaximumPasswordLength)
+            .WithMessage($"A feed's password may be at most {NuGetFeed.MaximumPasswordLength} characters long.");
+    }
+}
+
+sealed class UpdateNuGetFeedHandler(IEventStore store, INuGetFeedReadModel feeds, ISecretProtector protector, TimeProvider clock)
+    : IRequestHandler<UpdateNuGetFeedCommand, NuGetFeedView>
+{
+    public async Task<NuGetFeedView> Handle(UpdateNuGetFeedCommand request, CancellationToken cancellationToken)
+    {
+        var (feed, version) = await store.LoadAsync<NuGetFeed>(NuGetFeed.StreamIdFor(request.Id), cancellationToken);
+        if (!feed.Exists)
+            throw new NotFoundException($"There is no feed with id {request.Id}.");
+
+        if (await feeds.FindByNameAsync(request.Name!.Trim(), cancellationToken) is { } sameName && sameName.Id != request.Id)
+            throw new Seq.Domain.DomainException($"A feed named {request.Name.Trim()} already exists.");
+
+        var password = request.Password switch
+        {
+            null => PasswordChange.Unchanged,
+            "" => PasswordChange.Clear,
+            _ => PasswordChange.To(protector.Protect(request.Password, SecretPurposes.StoredSecrets)),
+        };
+        var events = feed.Change(request.Name, request.Location!, request.Username, password, clock.GetUtcNow());
+        if (events.Count > 0)
+        {
+            await store.AppendAsync(NuGetFeed.StreamIdFor(request.Id), NuGetFeed.StreamType, version, events, cancellationToken);
+            foreach (var e in events)
+                feed.Apply(e);
+        }
+        return new NuGetFeedView(feed.Id, feed.Name, feed.Location, feed.Username, feed.ProtectedPassword is not null);
+    }
+}

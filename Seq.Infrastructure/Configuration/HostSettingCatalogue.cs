@@ -1,0 +1,187 @@
+using System.Globalization;
+using Seq.Infrastructure.Security;
+
+namespace Seq.Infrastructure.Configuration;
+
+public enum HostSettingKind
+{
+    Text,
+
+    /// <summary>An absolute <c>http</c> or <c>https</c> URI.</summary>
+    Uri,
+
+    /// <summary>A fully qualified file system path.</summary>
+    Path,
+
+    /// <summary>One or more absolute <c>http</c> or <c>https</c> URIs, separated by commas or semicolons.</summary>
+    UriList,
+
+    Integer,
+    Boolean,
+
+    /// <summary>A hash from <c>seqsvr config hash</c>.</summary>
+    PasswordHash,
+}
+
+/// <summary>
+/// A setting of the host, as opposed to those kept in the metadata store: it is read from the environment or from
+/// <c>Seq.json</c> under the storage root, and cannot be changed through the HTTP API.
+/// </summary>
+public sealed record HostSetting(string Section, string Name, HostSettingKind Kind, bool IsSecret, string Description)
+{
+    /// <summary>The canonical dotted key, such as <c>audit.auditPath</c>.</summary>
+    public string Key => $"{Section}.{Name}";
+
+    /// <summary>The variable that overrides the setting, such as <c>SEQ_AUDIT_AUDITPATH</c>.</summary>
+    public string EnvironmentVariable => "SEQ_" + Section.ToUpperInvariant() + "_" + Name.ToUpperInvariant();
+
+    /// <summary>The value in canonical form, or a message saying why it is not acceptable. The message never repeats a secret value.</summary>
+    public bool TryNormalize(string value, out string normalized, out string? problem)
+    {
+        normalized = value;
+        problem = null;
+        if (string.IsNullOrWhiteSpace(value))
+        {
+            problem = $"{Key} cannot be empty; use `seqsvr config clear -k {Key}` to remove it.";
+            return false;
+        }
+
+        switch (Kind)
+        {
+            case HostSettingKind.Text:
+                return true;
+
+            case HostSettingKind.Uri:
+                if (!TryNormalizeUri(value.Trim(), out normalized, out var uriProblem))
+                    problem = $"{Key} must be an absolute http or https URI: {Shown(value)} {uriProblem}";
+                return problem is null;
+
+            case HostSettingKind.UriList:
+                var uris = value.Split([',', ';'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+                var normalizedUris = new List<string>();
+                foreach (var uri in uris)
+                {
+                    if (!TryNormalizeUri(uri, out var one, out var oneProblem, allowWildcardHost: true))
+                    {
+                        problem = $"{Key} must be absolute http or https URIs separated by commas: {Shown(uri)} {oneProblem}";
+                        return false;
+                    }
+                    normalizedUris.Add(one);
+                }
+                if (normalizedUris.Count == 0)
+                {
+                    problem = $"{Key} needs at least one URI.";
+                    return false;
+                }
+                normalized = string.Join(",", normalizedUris);
+                return true;
+
+            case HostSettingKind.Path:
+                normalized = value.Trim();
+                if (normalized.Contains('\0', StringComparison.Ordinal) || !System.IO.Path.IsPathFullyQualified(normalized))
+                    problem = $"{Key} must be a full path, not {Shown(value)}: a relative path would depend on the directory the server starts in.";
+                return problem is null;
+
+            case HostSettingKind.Integer:
+                if (!long.TryParse(value.Trim(), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var number))
+                    problem = $"{Key} must be a whole number, not {Shown(value)}.";
+                else
+                    normalized = number.ToString(CultureInfo.InvariantCulture);
+                return problem is null;
+
+            case HostSettingKind.Boolean:
+                if (!bool.TryParse(value.Trim(), out var flag))
+                    problem = $"{Key} must be true or false, not {Shown(value)}.";
+                else
+                    normalized = flag ? "true" : "false";
+                return problem is null;
+
+            case HostSettingKind.PasswordHash:
+                normalized = value.Trim();
+                if (!PasswordHasher.IsWellFormed(normalized))
+                    problem = $"{Key} must be a hash printed by `seqsvr config hash`.";
+                return problem is null;
+
+            default:
+                throw new ArgumentOutOfRangeException(nameof(Kind), Kind, null);
+        }
+    }
+
+    string Shown(string value) => IsSecret ? "the value given" : $"'{value}'";
+
+    static bool TryNormalizeUri(string text, out string normalized, out string problem, bool allowWildcardHost = false)
+    {
+        normalized = text;
+        problem = "";
+
+        // Kestrel listens on every address for the host "*" or "+", which System.Uri does not accept as a host name.
+        var checkedText = text;
+        if (allowWildcardHost)
+        {
+            foreach (var wildcard in new[] { "://*", "://+" })
+            {
+                var at = text.IndexOf(wildcard, StringComparison.Ordinal);
+                if (at >= 0)
+                    checkedText = text[..at] + "://localhost" + text[(at + wildcard.Length)..];
+            }
+        }
+
+        if (!System.Uri.TryCreate(checkedText, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
+        {
+            problem = "is not one.";
+            return false;
+        }
+
+        // Credentials in a URI would be printed by `config list` and logged wherever the URI is.
+        if (uri.UserInfo.Length != 0)
+        {
+            problem = "carries credentials, which do not belong in a URI.";
+            return false;
+        }
+
+        return true;
+    }
+}
+
+/// <summary>Every host setting the server knows. A key that is not here is refused wherever it appears.</summary>
+public static class HostSettingCatalogue
+{
+    public static IReadOnlyList<HostSetting> All { get; } =
+    [
+        new("api", "listenUris", HostSettingKind.UriList, false,
+            "The URIs the server listens on, separated by commas (default http://localhost:5341)."),
+        new("storage", "connectionString", HostSettingKind.Text, true,
+            "A PostgreSQL connection string; without one the server runs a private cluster under the storage root."),
+        new("audit", "auditPath", HostSettingKind.Path, false,
+            "A directory to write audit events to as newline-delimited JSON files."),
+        new("audit", "auditServerUrl", HostSettingKind.Uri, false,
+            "The Seq server that receives audit events."),
+        new("audit", "auditServerApiKey", HostSettingKind.Text, true,
+            "The API key used to send audit events to audit.auditServerUrl."),
+        new("secretKey", "provider", HostSettingKind.Path, false,
+            "A program that prints the secret key on its standard output, instead of keeping the key under the storage root."),
+        new("secretKey", "providerArgs", HostSettingKind.Text, false,
+            "Arguments passed to the secretKey.provider program."),
+        new("firstRun", "adminUsername", HostSettingKind.Text, false,
+            "The name of the administrator created at first start (default admin)."),
+        new("firstRun", "adminPasswordHash", HostSettingKind.PasswordHash, false,
+            "The password hash of the administrator created at first start, from `seqsvr config hash`."),
+        new("firstRun", "noAuthentication", HostSettingKind.Boolean, false,
+            "Start without authentication at first start."),
+    ];
+
+    public static bool TryFind(string key, out HostSetting setting)
+    {
+        setting = All.FirstOrDefault(s => string.Equals(s.Key, key?.Trim(), StringComparison.OrdinalIgnoreCase))!;
+        return setting is not null;
+    }
+
+    /// <exception cref="HostConfigurationException">No setting has that key.</exception>
+    public static HostSetting Find(string key) =>
+        TryFind(key, out var setting)
+            ? setting
+            : throw new HostConfigurationException($"There is no setting '{key}'; `seqsvr config list` shows the settings there are.");
+
+    public static HostSetting? FindByEnvironmentVariable(string name) =>
+        All.FirstOrDefault(s => string.Equals(s.EnvironmentVariable, name, StringComparison.Ordinal));
+}

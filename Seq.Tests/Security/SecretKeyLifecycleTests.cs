@@ -1,0 +1,58 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Security.Cryptography;
+using Seq.Tests.Support;
+
+namespace Seq.Tests.Security;
+
+public sealed class SecretKeyLifecycleTests : IDisposable
+{
+    readonly string _root = Path.Combine(Path.GetTempPath(), "seq-keys-" + Guid.NewGuid().ToString("N")[..8]);
+
+    static string NewKey() => Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
+
+    [Fact]
+    public async Task The_key_given_at_first_start_is_kept_and_a_different_key_is_refused_without_touching_the_data()
+    {
+        var original = NewKey();
+        string feedId;
+        await using (var first = SeqsvrProcess.Start(_root, new Dictionary<string, string?> { ["SEQ_STORAGE_SECRETKEY"] = original }))
+        {
+            await first.WaitUntilHealthyAsync();
+            var created = await first.Client.PostAsJsonAsync("/api/feeds", new { Name = "Kept", Location = "/srv/nuget", NewPassword = "feed-secret" });
+            created.StatusCode.ShouldBe(HttpStatusCode.Created);
+            feedId = (await created.Content.ReadFromJsonAsync<System.Text.Json.JsonElement>()).GetProperty("Id").GetString()!;
+            await first.StopAsync();
+        }
+
+        await using (var withoutKey = SeqsvrProcess.Start(_root))
+        {
+            await withoutKey.WaitUntilHealthyAsync();
+            (await withoutKey.Client.GetFromJsonAsync<System.Text.Json.JsonElement>($"/api/feeds/{feedId}")).GetProperty("IsPasswordSet").GetBoolean().ShouldBeTrue();
+            await withoutKey.StopAsync();
+        }
+        File.ReadAllText(Path.Combine(_root, "SecretKey")).Trim().ShouldBe(original);
+
+        var other = NewKey();
+        await using (var wrongKey = SeqsvrProcess.Start(_root, new Dictionary<string, string?> { ["SEQ_STORAGE_SECRETKEY"] = other }))
+        {
+            (await wrongKey.WaitForExitAsync()).ShouldBe(1);
+            wrongKey.Output.ShouldContain("secret key");
+            wrongKey.Output.ShouldNotContain(other);
+            wrongKey.Output.ShouldNotContain(original);
+        }
+
+        await using (var again = SeqsvrProcess.Start(_root, new Dictionary<string, string?> { ["SEQ_STORAGE_SECRETKEY"] = original }))
+        {
+            await again.WaitUntilHealthyAsync();
+            (await again.Client.GetFromJsonAsync<System.Text.Json.JsonElement>($"/api/feeds/{feedId}")).GetProperty("Name").GetString().ShouldBe("Kept");
+            await again.StopAsync();
+        }
+    }
+
+    public void Dispose()
+    {
+        if (Directory.Exists(_root))
+            Directory.Delete(_root, recursive: true);
+    }
+}
