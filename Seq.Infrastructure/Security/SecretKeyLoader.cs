@@ -121,6 +121,31 @@ public static class SecretKeyLoader
                 keyFile, Convert.ToString((int)mode, 8).PadLeft(4, '0'));
     }
 
+    static FileStream AcquireCreationLock(string storageRoot)
+    {
+        var path = Path.Combine(storageRoot, $".{KeyFileName}.lock");
+        var options = new FileStreamOptions { Mode = FileMode.OpenOrCreate, Access = FileAccess.ReadWrite, Share = FileShare.None };
+        if (!OperatingSystem.IsWindows())
+            options.UnixCreateMode = OwnerReadWrite;
+
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (true)
+        {
+            try
+            {
+                return new FileStream(path, options);
+            }
+            catch (IOException) when (DateTime.UtcNow < deadline)
+            {
+                Thread.Sleep(10);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                throw new SecretKeyException($"The secret key file could not be created: {path} stayed locked by another process ({e.Message}).");
+            }
+        }
+    }
+
     /// <summary>Writes the key file atomically, owner-only from its first byte; false when the file already exists.</summary>
     static bool TryCreateKeyFile(string storageRoot, string keyFile, SecretKey key)
     {
@@ -134,6 +159,13 @@ public static class SecretKeyLoader
         {
             throw new SecretKeyException($"The storage root {storageRoot} could not be created to keep the secret key in: {e.Message}");
         }
+
+        // File.Move without overwrite is a check and then a rename on Unix, not one atomic step, so two processes
+        // initializing the same root could both "win" and the later rename would replace the key the earlier one
+        // is already using. An exclusive lock around the check and the rename makes the first writer the only one.
+        using var creation = AcquireCreationLock(storageRoot);
+        if (File.Exists(keyFile))
+            return false;
 
         var temporary = Path.Combine(storageRoot, $".{KeyFileName}.{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6))}.tmp");
         try

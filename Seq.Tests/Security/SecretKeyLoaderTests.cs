@@ -35,7 +35,7 @@ public sealed class SecretKeyLoaderTests : IDisposable
         first.ToBase64().ShouldBe(configured);
         File.ReadAllText(_keyFile).Trim().ShouldBe(configured);
         File.GetUnixFileMode(_keyFile).ShouldBe(OwnerReadWrite);
-        Directory.GetFiles(_root).ShouldBe([_keyFile]);
+        Directory.GetFiles(_root).Where(f => !f.EndsWith(".lock", StringComparison.Ordinal)).ShouldBe([_keyFile]);
 
         var restarted = await LoadAsync();
 
@@ -87,7 +87,7 @@ public sealed class SecretKeyLoaderTests : IDisposable
 
         var kept = SecretKey.FromBase64(File.ReadAllText(_keyFile));
         keys.ShouldAllBe(key => key.Matches(kept));
-        Directory.GetFiles(_root).ShouldBe([_keyFile]);
+        Directory.GetFiles(_root).Where(f => !f.EndsWith(".lock", StringComparison.Ordinal)).ShouldBe([_keyFile]);
     }
 
     [Fact]
