@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Seq.Api.Cli;
 using Seq.Api.Hosting;
 using Seq.Application.Security;
 using Seq.Infrastructure.Configuration;
@@ -11,7 +12,13 @@ namespace Seq.Api;
 /// <summary>The <c>seqsvr</c> command line. With no command, or <c>run</c>, it serves.</summary>
 static class Program
 {
-    static async Task<int> Main(string[] args)
+    static Task<int> Main(string[] args) => InvokeAsync(args, CliConsole.FromProcess());
+
+    /// <summary>The whole command line in-process, with its streams and environment given, for tests.</summary>
+    internal static Task<int> InvokeAsync(string[] args, TextWriter stdout, TextWriter stderr, TextReader stdin, Func<string, string?> getEnvironmentVariable) =>
+        InvokeAsync(args, new CliConsole(stdout, stderr, stdin, inputIsTerminal: false, getEnvironmentVariable));
+
+    static async Task<int> InvokeAsync(string[] args, CliConsole console)
     {
         var storage = new Option<string?>("--storage")
         {
@@ -21,11 +28,17 @@ static class Program
         var run = new Command("run", "Run the server (the default when no command is given).") { storage };
         run.SetAction((result, cancellationToken) => RunAsync(result.GetValue(storage), cancellationToken));
 
-        var root = new RootCommand("seqsvr: the Seq metadata, security and auditing server.") { run };
+        var root = new RootCommand("seqsvr: the Seq metadata, security and auditing server.")
+        {
+            run,
+            KeyCommands.ShowKey(storage, console),
+            ConfigCommands.Config(storage, console),
+            ConfigCommands.Secret(storage, console),
+        };
         root.Options.Add(storage);
         root.SetAction((result, cancellationToken) => RunAsync(result.GetValue(storage), cancellationToken));
 
-        return await root.Parse(args).InvokeAsync();
+        return await root.Parse(args).InvokeAsync(new InvocationConfiguration { Output = console.Output, Error = console.Error });
     }
 
     static async Task<int> RunAsync(string? storageOption, CancellationToken cancellationToken)

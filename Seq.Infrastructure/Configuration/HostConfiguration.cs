@@ -1,5 +1,7 @@
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using Seq.Application.Security;
+using Seq.Infrastructure.Security;
 
 namespace Seq.Infrastructure.Configuration;
 
@@ -16,10 +18,10 @@ public sealed class HostConfiguration
     public const string FileName = "Seq.json";
     public const string SecretShown = "(secret, set)";
 
-    const string ProtectedPrefix = "seqenc:";
     const UnixFileMode OwnerOnlyFile = UnixFileMode.UserRead | UnixFileMode.UserWrite;
-    const UnixFileMode OwnerOnlyDirectory = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
 
+    // The file is for people to read and edit, never embedded in HTML, so '+' or '&' in a URI need not be escaped.
+    static readonly JsonWriterOptions WriteOptions = new() { Indented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
     static readonly JsonDocumentOptions ReadOptions = new() { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true };
 
     readonly Func<string, string?> _getEnvironmentVariable;
@@ -232,7 +234,7 @@ public sealed class HostConfiguration
     {
         if (setting.IsSecret)
         {
-            if (value.ValueKind != JsonValueKind.String || value.GetString()!.StartsWith(ProtectedPrefix, StringComparison.Ordinal) is false)
+            if (value.ValueKind != JsonValueKind.String || value.GetString()!.StartsWith(AesGcmSecretProtector.Prefix, StringComparison.Ordinal) is false)
                 throw new HostConfigurationException(
                     $"{filePath}: {setting.Key} is a secret but is not stored encrypted; remove it from the file and store it with `seqsvr secret set -k {setting.Key}`.");
             return value.GetString()!;
@@ -266,14 +268,10 @@ public sealed class HostConfiguration
     // Temp file, fsync, rename: a crash leaves either the old file or the new one, never half of one.
     void Write()
     {
+        // The file is owner-only, not the storage root: run as root, the private PostgreSQL cluster below it runs
+        // as the 'postgres' user, which has to traverse it.
         var directory = Path.GetDirectoryName(FilePath)!;
-        if (!Directory.Exists(directory))
-        {
-            if (OperatingSystem.IsWindows())
-                Directory.CreateDirectory(directory);
-            else
-                Directory.CreateDirectory(directory, OwnerOnlyDirectory);
-        }
+        Directory.CreateDirectory(directory);
 
         var temporary = Path.Combine(directory, $".{FileName}.{Guid.NewGuid():N}.tmp");
         var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, Share = FileShare.None };
@@ -284,7 +282,7 @@ public sealed class HostConfiguration
         {
             using (var stream = new FileStream(temporary, options))
             {
-                using (var writer = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
+                using (var writer = new Utf8JsonWriter(stream, WriteOptions))
                     WriteJson(writer);
                 stream.Write("\n"u8);
                 stream.Flush(flushToDisk: true);
