@@ -148,7 +148,7 @@ public sealed class HostConfiguration
             throw new HostConfigurationException(problem!);
 
         var protector = _protector ?? throw new InvalidOperationException("Storing a secret setting needs the secret key's protector.");
-        Store(setting, protector.Protect(normalized, SecretPurposes.HostConfiguration));
+        Store(setting, protector.Protect(normalized, PurposeFor(setting)));
     }
 
     /// <summary>Removes a setting from the file; false when it was not there.</summary>
@@ -169,6 +169,10 @@ public sealed class HostConfiguration
         Write();
     }
 
+    // Each secret setting has its own subkey, so a protected value copied from one setting into another in
+    // Seq.json fails to decrypt instead of silently becoming, say, the audit server's API key.
+    static string PurposeFor(HostSetting setting) => $"{SecretPurposes.HostConfiguration}/{setting.Key}";
+
     string? FromEnvironment(HostSetting setting) => NonBlank(_getEnvironmentVariable(setting.EnvironmentVariable));
 
     string Decrypt(HostSetting setting, string stored)
@@ -178,7 +182,7 @@ public sealed class HostConfiguration
 
         try
         {
-            return _protector.Unprotect(stored, SecretPurposes.HostConfiguration);
+            return _protector.Unprotect(stored, PurposeFor(setting));
         }
         catch (SecretProtectionException e)
         {

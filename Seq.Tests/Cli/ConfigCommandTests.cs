@@ -141,6 +141,22 @@ public sealed class ConfigCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task A_secret_moved_into_another_secret_setting_in_the_file_does_not_decrypt()
+    {
+        (await _seqsvr.RunAsync("secret", "set", "-k", "audit.auditServerApiKey", "-v", "api-key-value")).ExitCode.ShouldBe(0);
+        (await _seqsvr.RunAsync("secret", "set", "-k", "storage.connectionString", "-v", "Host=db;Password=pw")).ExitCode.ShouldBe(0);
+
+        var json = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(_seqsvr.ConfigurationFile))!;
+        var apiKey = json["audit"]!["auditServerApiKey"]!.GetValue<string>();
+        json["storage"]!["connectionString"] = apiKey;
+        File.WriteAllText(_seqsvr.ConfigurationFile, json.ToJsonString());
+
+        var configuration = HostConfiguration.Load(_seqsvr.StorageRoot, _seqsvr.GetEnvironmentVariable, new AesGcmSecretProtector(await InstanceKeyAsync()));
+        configuration.Get("audit.auditServerApiKey").ShouldBe("api-key-value");
+        Should.Throw<HostConfigurationException>(() => configuration.Get("storage.connectionString")).Message.ShouldNotContain("api-key-value");
+    }
+
+    [Fact]
     public async Task Secret_set_reads_the_value_from_standard_input_when_none_is_given()
     {
         var result = await _seqsvr.RunWithInputAsync("Host=db;Password=pw\n", "secret", "set", "-k", "storage.connectionString");
