@@ -7,7 +7,7 @@ using Seq.Domain.Feeds;
 
 namespace Seq.Application.Feeds;
 
-public sealed record CreateNuGetFeedCommand(string? Name, string? Location, string? Username, string? Password) : IRequest<NuGetFeedView>
+public sealed record CreateNuGetFeedCommand(string? Name, string? Location, string? Username, string? Password) : IRequest<NuGetFeedView>, INuGetFeedFields
 {
     // The password must never reach a log line through a record's generated ToString.
     public override string ToString() => $"{nameof(CreateNuGetFeedCommand)} {{ Name = {Name}, Location = {Location}, Username = {Username} }}";
@@ -15,17 +15,7 @@ public sealed record CreateNuGetFeedCommand(string? Name, string? Location, stri
 
 public sealed class CreateNuGetFeedValidator : AbstractValidator<CreateNuGetFeedCommand>
 {
-    public CreateNuGetFeedValidator()
-    {
-        RuleFor(c => c.Name).NotEmpty().WithMessage("A feed needs a name.")
-            .MaximumLength(NuGetFeed.MaximumNameLength).WithMessage($"A feed's name may be at most {NuGetFeed.MaximumNameLength} characters long.");
-        RuleFor(c => c.Location).Must(NuGetFeed.IsValidLocation)
-            .WithMessage("A feed's location must be an http or https URL, or the full path of a local folder.");
-        RuleFor(c => c.Username).MaximumLength(NuGetFeed.MaximumUsernameLength)
-            .WithMessage($"A feed's username may be at most {NuGetFeed.MaximumUsernameLength} characters long.");
-        RuleFor(c => c.Password).MaximumLength(NuGetFeed.MaximumPasswordLength)
-            .WithMessage($"A feed's password may be at most {NuGetFeed.MaximumPasswordLength} characters long.");
-    }
+    public CreateNuGetFeedValidator() => Include(new NuGetFeedFieldsValidator());
 }
 
 sealed class CreateNuGetFeedHandler(IEventStore store, INuGetFeedReadModel feeds, ISecretProtector protector, TimeProvider clock)

@@ -1,4 +1,32 @@
+using FluentValidation;
+using Seq.Domain.Feeds;
+
 namespace Seq.Application.Feeds;
+
+/// <summary>The fields a request sets on a feed.</summary>
+public interface INuGetFeedFields
+{
+    string? Name { get; }
+    string? Location { get; }
+    string? Username { get; }
+    string? Password { get; }
+}
+
+/// <summary>The rules for a feed's fields, shared by creating and updating one.</summary>
+public sealed class NuGetFeedFieldsValidator : AbstractValidator<INuGetFeedFields>
+{
+    public NuGetFeedFieldsValidator()
+    {
+        RuleFor(c => c.Name).NotEmpty().WithMessage("A feed needs a name.")
+            .MaximumLength(NuGetFeed.MaximumNameLength).WithMessage($"A feed's name may be at most {NuGetFeed.MaximumNameLength} characters long.");
+        RuleFor(c => c.Location).Must(NuGetFeed.IsValidLocation)
+            .WithMessage("A feed's location must be an http or https URL, or the full path of a local folder.");
+        RuleFor(c => c.Username).MaximumLength(NuGetFeed.MaximumUsernameLength)
+            .WithMessage($"A feed's username may be at most {NuGetFeed.MaximumUsernameLength} characters long.");
+        RuleFor(c => c.Password).MaximumLength(NuGetFeed.MaximumPasswordLength)
+            .WithMessage($"A feed's password may be at most {NuGetFeed.MaximumPasswordLength} characters long.");
+    }
+}
 
 /// <summary>A feed as callers see it: whether a password is set, never the password.</summary>
 public sealed record NuGetFeedView(string Id, string Name, string Location, string? Username, bool IsPasswordSet);

@@ -8,24 +8,14 @@ using Seq.Domain.Feeds;
 namespace Seq.Application.Feeds;
 
 /// <summary>Replaces a feed's name, location and username; <paramref name="Password"/> null leaves the password, "" clears it.</summary>
-public sealed record UpdateNuGetFeedCommand(string Id, string? Name, string? Location, string? Username, string? Password) : IRequest<NuGetFeedView>
+public sealed record UpdateNuGetFeedCommand(string Id, string? Name, string? Location, string? Username, string? Password) : IRequest<NuGetFeedView>, INuGetFeedFields
 {
     public override string ToString() => $"{nameof(UpdateNuGetFeedCommand)} {{ Id = {Id}, Name = {Name}, Location = {Location}, Username = {Username} }}";
 }
 
 public sealed class UpdateNuGetFeedValidator : AbstractValidator<UpdateNuGetFeedCommand>
 {
-    public UpdateNuGetFeedValidator()
-    {
-        RuleFor(c => c.Name).NotEmpty().WithMessage("A feed needs a name.")
-            .MaximumLength(NuGetFeed.MaximumNameLength).WithMessage($"A feed's name may be at most {NuGetFeed.MaximumNameLength} characters long.");
-        RuleFor(c => c.Location).Must(NuGetFeed.IsValidLocation)
-            .WithMessage("A feed's location must be an http or https URL, or the full path of a local folder.");
-        RuleFor(c => c.Username).MaximumLength(NuGetFeed.MaximumUsernameLength)
-            .WithMessage($"A feed's username may be at most {NuGetFeed.MaximumUsernameLength} characters long.");
-        RuleFor(c => c.Password).MaximumLength(NuGetFeed.MaximumPasswordLength)
-            .WithMessage($"A feed's password may be at most {NuGetFeed.MaximumPasswordLength} characters long.");
-    }
+    public UpdateNuGetFeedValidator() => Include(new NuGetFeedFieldsValidator());
 }
 
 sealed class UpdateNuGetFeedHandler(IEventStore store, INuGetFeedReadModel feeds, ISecretProtector protector, TimeProvider clock)
