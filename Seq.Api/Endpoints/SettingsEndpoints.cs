@@ -39,6 +39,9 @@ static class SettingsEndpoints
             if (update.Name is { } bodyName && !string.Equals(bodyName, name, StringComparison.OrdinalIgnoreCase))
                 return Results.Json(new { Error = $"The body names the setting {bodyName} but the address names {name}." }, statusCode: StatusCodes.Status400BadRequest);
 
+            if (update.Value?.ValueKind is JsonValueKind.Object or JsonValueKind.Array)
+                return Results.Json(new { Error = $"The value of {name} must be a string, a number or true/false, not a JSON object or array." }, statusCode: StatusCodes.Status400BadRequest);
+
             var changed = await mediator.Send(new ChangeSettingCommand(name, ValueText(update.Value)), cancellationToken);
             return Results.Ok(ToEntity(changed));
         }).Demands(Permission.System);

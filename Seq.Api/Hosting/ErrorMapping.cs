@@ -1,5 +1,6 @@
 using System.Text.Json;
 using FluentValidation;
+using Npgsql;
 using Seq.Application.EventSourcing;
 using Seq.Application.Pipeline;
 using Seq.Domain;
@@ -40,6 +41,9 @@ sealed class ErrorMapping(RequestDelegate next, ILogger<ErrorMapping> logger)
         NotFoundException e => (StatusCodes.Status404NotFound, e.Message),
         ConcurrencyException e => (StatusCodes.Status409Conflict, e.Message),
         BadHttpRequestException e => (e.StatusCode, DescribeBadRequest(e.StatusCode)),
+        // A value PostgreSQL cannot store (a NUL character, say) is the request's fault, whatever field carried it.
+        PostgresException { SqlState: PostgresErrorCodes.CharacterNotInRepertoire or PostgresErrorCodes.UntranslatableCharacter } =>
+            (StatusCodes.Status400BadRequest, "The request contains characters that cannot be stored, such as NUL."),
         _ => (StatusCodes.Status500InternalServerError, "An unexpected error occurred while handling the request; the details have been logged on the server."),
     };
 
