@@ -3,6 +3,8 @@ using System.Text.Json;
 using Seq.Application.Security;
 using Seq.Infrastructure.Security;
 
+using Seq.Infrastructure.Storage;
+
 namespace Seq.Infrastructure.Configuration;
 
 /// <summary>A host setting is unknown, malformed, or cannot be read. The message is safe to print: it never holds a secret value.</summary>
@@ -292,6 +294,7 @@ public sealed class HostConfiguration
                 stream.Flush(flushToDisk: true);
             }
             File.Move(temporary, FilePath, overwrite: true);
+            DirectorySync.Flush(Path.GetDirectoryName(FilePath)!);
         }
         catch
         {

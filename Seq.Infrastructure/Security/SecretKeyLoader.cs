@@ -2,6 +2,8 @@ using System.Security.Cryptography;
 using System.Text;
 using Microsoft.Extensions.Logging;
 
+using Seq.Infrastructure.Storage;
+
 namespace Seq.Infrastructure.Security;
 
 /// <summary>
@@ -188,6 +190,7 @@ public static class SecretKeyLoader
 
             // Without overwriting, so that of two processes initializing the same storage root at once, exactly one wins.
             File.Move(temporary, keyFile, overwrite: false);
+            DirectorySync.Flush(storageRoot);
             return true;
         }
         catch (IOException) when (File.Exists(keyFile))

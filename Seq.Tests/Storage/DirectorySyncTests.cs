@@ -1,0 +1,52 @@
+using System.Diagnostics;
+using Seq.Infrastructure.Storage;
+
+namespace Seq.Tests.Storage;
+
+public sealed class DirectorySyncTests : IDisposable
+{
+    readonly string _root = Path.Combine(Path.GetTempPath(), "seq-dirsync-" + Guid.NewGuid().ToString("N")[..8]);
+
+    [Fact]
+    public void Flushing_an_existing_directory_succeeds_and_a_missing_one_is_a_clear_error()
+    {
+        Directory.CreateDirectory(_root);
+
+        DirectorySync.Flush(_root);
+
+        Should.Throw<IOException>(() => DirectorySync.Flush(Path.Combine(_root, "missing"))).Message.ShouldContain("could not be opened");
+    }
+
+    [Fact]
+    public async Task Creating_the_secret_key_syncs_the_storage_root_so_a_crash_cannot_lose_the_key_file()
+    {
+        var storage = Path.Combine(_root, "storage");
+        var trace = Path.Combine(_root, "sync.trace");
+        Directory.CreateDirectory(_root);
+        var start = new ProcessStartInfo("strace") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var argument in new[] { "-f", "-qq", "-e", "trace=openat,fsync", "-o", trace, Environment.ProcessPath!, Path.Combine(AppContext.BaseDirectory, "seqsvr.dll"), "show-key", "--storage", storage })
+            start.ArgumentList.Add(argument);
+        foreach (var name in start.Environment.Keys.Where(k => k.StartsWith("SEQ_", StringComparison.Ordinal)).ToList())
+            start.Environment.Remove(name);
+
+        using var process = Process.Start(start)!;
+        var output = await process.StandardOutput.ReadToEndAsync();
+        await process.WaitForExitAsync();
+
+        process.ExitCode.ShouldBe(0);
+        Convert.FromBase64String(output.Trim()).Length.ShouldBe(32);
+        var lines = File.ReadAllLines(trace);
+        var directoryDescriptors = lines
+            .Where(l => l.Contains($"\"{storage}\"", StringComparison.Ordinal) && l.Contains("O_DIRECTORY", StringComparison.Ordinal))
+            .Select(l => l[(l.LastIndexOf('=') + 1)..].Trim())
+            .ToHashSet();
+        directoryDescriptors.ShouldNotBeEmpty("the storage root must be opened as a directory to be synced");
+        lines.ShouldContain(l => l.Contains("fsync(", StringComparison.Ordinal) && directoryDescriptors.Any(fd => l.Contains($"fsync({fd})", StringComparison.Ordinal)));
+    }
+
+    public void Dispose()
+    {
+        if (Directory.Exists(_root))
+            Directory.Delete(_root, recursive: true);
+    }
+}
