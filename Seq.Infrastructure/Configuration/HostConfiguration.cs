@@ -111,9 +111,9 @@ public sealed class HostConfiguration
         {
             var fromEnvironment = FromEnvironment(setting);
             if (fromEnvironment is not null)
-                listed.Add((setting.Key, setting.IsSecret ? SecretShown : fromEnvironment, setting.EnvironmentVariable));
+                listed.Add((setting.Key, setting.IsHiddenInListings ? SecretShown : fromEnvironment, setting.EnvironmentVariable));
             else if (_stored.TryGetValue(setting.Key, out var stored))
-                listed.Add((setting.Key, setting.IsSecret ? SecretShown : stored, FileName));
+                listed.Add((setting.Key, setting.IsHiddenInListings ? SecretShown : stored, FileName));
             else
                 listed.Add((setting.Key, null, "not set"));
         }

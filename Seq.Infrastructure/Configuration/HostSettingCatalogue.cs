@@ -32,6 +32,12 @@ public sealed record HostSetting(string Section, string Name, HostSettingKind Ki
     /// <summary>The canonical dotted key, such as <c>audit.auditPath</c>.</summary>
     public string Key => $"{Section}.{Name}";
 
+    /// <summary>
+    /// Kept in clear (it is needed to obtain the secret key itself) but may carry a credential, such as a vault
+    /// token in the provider's arguments, so listings do not print it.
+    /// </summary>
+    public bool IsHiddenInListings => IsSecret || Key == "secretKey.providerArgs";
+
     /// <summary>The variable that overrides the setting, such as <c>SEQ_AUDIT_AUDITPATH</c>.</summary>
     public string EnvironmentVariable => "SEQ_" + Section.ToUpperInvariant() + "_" + Name.ToUpperInvariant();
 

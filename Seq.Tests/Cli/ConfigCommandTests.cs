@@ -141,6 +141,19 @@ public sealed class ConfigCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task The_key_providers_arguments_are_kept_but_never_listed_because_they_may_carry_a_credential()
+    {
+        (await _seqsvr.RunAsync("config", "set", "-k", "secretKey.providerArgs", "-v", "--token vault-token-123")).ExitCode.ShouldBe(0);
+
+        var listed = await _seqsvr.RunAsync("config", "list");
+
+        listed.ExitCode.ShouldBe(0);
+        listed.Everything.ShouldNotContain("vault-token-123");
+        listed.Output.ShouldContain("secretKey.providerArgs");
+        (await _seqsvr.RunAsync("config", "get", "-k", "secretKey.providerArgs")).Output.Trim().ShouldBe("--token vault-token-123");
+    }
+
+    [Fact]
     public async Task A_secret_moved_into_another_secret_setting_in_the_file_does_not_decrypt()
     {
         (await _seqsvr.RunAsync("secret", "set", "-k", "audit.auditServerApiKey", "-v", "api-key-value")).ExitCode.ShouldBe(0);
