@@ -44,7 +44,7 @@ public static class SecretKeyLoader
 
         var key = configured ?? SecretKey.Generate();
         // False when another process sharing the storage root created the file first; its key is the one in use.
-        if (!TryCreateKeyFile(storageRoot, keyFile, key))
+        if (!await TryCreateKeyFileAsync(storageRoot, keyFile, key, cancellationToken))
             return UseKeyFile(keyFile, configured, logger);
 
         if (configured is not null)
@@ -123,7 +123,7 @@ public static class SecretKeyLoader
                 keyFile, Convert.ToString((int)mode, 8).PadLeft(4, '0'));
     }
 
-    static FileStream AcquireCreationLock(string storageRoot)
+    static async Task<FileStream> AcquireCreationLockAsync(string storageRoot, CancellationToken cancellationToken)
     {
         var path = Path.Combine(storageRoot, $".{KeyFileName}.lock");
         var options = new FileStreamOptions { Mode = FileMode.OpenOrCreate, Access = FileAccess.ReadWrite, Share = FileShare.None };
@@ -139,7 +139,7 @@ public static class SecretKeyLoader
             }
             catch (IOException) when (DateTime.UtcNow < deadline)
             {
-                Thread.Sleep(10);
+                await Task.Delay(10, cancellationToken);
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
@@ -149,7 +149,7 @@ public static class SecretKeyLoader
     }
 
     /// <summary>Writes the key file atomically, owner-only from its first byte; false when the file already exists.</summary>
-    static bool TryCreateKeyFile(string storageRoot, string keyFile, SecretKey key)
+    static async Task<bool> TryCreateKeyFileAsync(string storageRoot, string keyFile, SecretKey key, CancellationToken cancellationToken)
     {
         try
         {
@@ -165,7 +165,7 @@ public static class SecretKeyLoader
         // File.Move without overwrite is a check and then a rename on Unix, not one atomic step, so two processes
         // initializing the same root could both "win" and the later rename would replace the key the earlier one
         // is already using. An exclusive lock around the check and the rename makes the first writer the only one.
-        using var creation = AcquireCreationLock(storageRoot);
+        using var creation = await AcquireCreationLockAsync(storageRoot, cancellationToken);
         if (File.Exists(keyFile))
             return false;
 
