@@ -9,4 +9,22 @@ static class PermissionDemands
 {
     public static TBuilder Demands<TBuilder>(this TBuilder builder, Permission permission) where TBuilder : IEndpointConventionBuilder =>
         builder.WithMetadata(new DemandsPermission(permission));
+
+    /// <summary>
+    /// Deny by default: an endpoint that declares no permission is a server that will not start, rather than an
+    /// endpoint that is silently open.
+    /// </summary>
+    public static void EnsureEveryEndpointDemandsAPermission(IEndpointRouteBuilder app)
+    {
+        var undeclared = app.DataSources
+            .SelectMany(source => source.Endpoints)
+            .OfType<RouteEndpoint>()
+            .Where(endpoint => endpoint.Metadata.GetMetadata<DemandsPermission>() is null)
+            .Select(endpoint => endpoint.DisplayName ?? endpoint.RoutePattern.RawText)
+            .ToList();
+
+        if (undeclared.Count > 0)
+            throw new InvalidOperationException(
+                "Every endpoint must declare the permission it demands; these declare none: " + string.Join(", ", undeclared));
+    }
 }

@@ -27,6 +27,7 @@ static class RootEndpoints
                 {
                     ["SettingsResources"] = "api/settings/resources",
                     ["FeedsResources"] = "api/feeds/resources",
+                    ["RolesResources"] = "api/roles/resources",
                     ["Health"] = "health",
                 },
             });

@@ -71,6 +71,7 @@ public static class SeqServer
         app.MapHealthEndpoints();
         app.MapSettingsEndpoints();
         app.MapFeedEndpoints();
+        app.MapRoleEndpoints();
         return app;
     }
 
@@ -80,6 +81,7 @@ public static class SeqServer
     /// </summary>
     public static async Task StartAsync(WebApplication app, CancellationToken cancellationToken)
     {
+        PermissionDemands.EnsureEveryEndpointDemandsAPermission(app);
         await app.Services.GetRequiredService<SchemaMigrator>().MigrateAsync(cancellationToken);
         await SecretKeyVerification.VerifyOrRecordAsync(
             app.Services.GetRequiredService<NpgsqlDataSource>(), app.Services.GetRequiredService<SecretKey>(), cancellationToken);
