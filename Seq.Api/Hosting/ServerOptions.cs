@@ -7,6 +7,9 @@ public sealed record ServerOptions(string ConnectionString, IReadOnlyList<string
 {
     public const string DefaultListenUri = "http://localhost:5341";
 
+    // The generated ToString would print the connection string, password included.
+    public override string ToString() => $"ServerOptions {{ ListenUris = {string.Join(", ", ListenUris)}, SecretKey = {SecretKey} }}";
+
     /// <summary>Reads <c>SEQ_API_LISTENURIS</c>: one or more URIs separated by commas or semicolons.</summary>
     public static IReadOnlyList<string> ListenUrisFrom(string? configured)
     {

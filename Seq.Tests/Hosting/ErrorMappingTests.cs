@@ -47,4 +47,15 @@ public sealed class ErrorMappingTests
         error.ShouldNotContain("Seq.Secret");
         error.ShouldNotContain("InvalidOperationException");
     }
+
+    [Fact]
+    public void Server_options_never_print_the_connection_string_or_the_key()
+    {
+        var key = Seq.Infrastructure.Security.SecretKey.Generate();
+        var options = new ServerOptions("Host=/run/pg;Username=postgres;Password=hunter2-db", ["http://localhost:5341"], key);
+
+        options.ToString().ShouldNotContain("hunter2-db");
+        options.ToString().ShouldNotContain(key.ToBase64());
+        options.ToString().ShouldContain("localhost:5341");
+    }
 }
