@@ -40,6 +40,7 @@ sealed class ErrorMapping(RequestDelegate next, ILogger<ErrorMapping> logger)
         DomainException e => (StatusCodes.Status400BadRequest, e.Message),
         NotFoundException e => (StatusCodes.Status404NotFound, e.Message),
         ConcurrencyException e => (StatusCodes.Status409Conflict, e.Message),
+        UniquenessConflictException e => (StatusCodes.Status409Conflict, e.Message),
         BadHttpRequestException e => (e.StatusCode, DescribeBadRequest(e.StatusCode)),
         // A value PostgreSQL cannot store (a NUL character, say) is the request's fault, whatever field carried it.
         PostgresException { SqlState: PostgresErrorCodes.CharacterNotInRepertoire or PostgresErrorCodes.UntranslatableCharacter } =>

@@ -28,3 +28,10 @@ public sealed class ConcurrencyException(string streamId, long expectedVersion)
     public string StreamId { get; } = streamId;
     public long ExpectedVersion { get; } = expectedVersion;
 }
+
+/// <summary>
+/// The append would have made a read model hold two items that must be unique (such as two feeds of one name),
+/// because another request created the first at the same moment. Nothing was appended.
+/// </summary>
+public sealed class UniquenessConflictException()
+    : Exception("The change conflicts with one made at the same time: something that must be unique already exists. Reload and try again.");

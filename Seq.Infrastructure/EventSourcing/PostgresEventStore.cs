@@ -59,6 +59,12 @@ public sealed class PostgresEventStore(
         {
             throw new ConcurrencyException(streamId, expectedVersion);
         }
+        catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UniqueViolation)
+        {
+            // Any other unique constraint belongs to an inline projection guarding a rule such as unique names;
+            // the batch is one transaction, so the events were rolled back with it.
+            throw new UniquenessConflictException();
+        }
         return expectedVersion + events.Count;
     }
 

@@ -75,5 +75,10 @@ public static class SchemaMigrations
                 updated            timestamptz NOT NULL
             );
             """),
+        new(5, "nuget feed names are unique", """
+            -- Closes the race between the create handler's name check and its append: the second append of a
+            -- name fails here, inside its own transaction, and is reported as a conflict.
+            CREATE UNIQUE INDEX nuget_feeds_name_unique ON nuget_feeds (lower(name));
+            """),
     ];
 }

@@ -129,6 +129,23 @@ public sealed class NuGetFeedApiTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Of_eight_feeds_created_at_once_with_one_name_exactly_one_is_kept_and_the_others_are_refused()
+    {
+        var attempts = await Task.WhenAll(Enumerable.Range(0, 8).Select(async i =>
+        {
+            using var content = new StringContent($$"""{"Name": "Raced", "Location": "/srv/nuget/{{i}}"}""", System.Text.Encoding.UTF8, "application/json");
+            using var response = await _server.Client.PostAsync("/api/feeds", content);
+            return (response.StatusCode, Body: await response.Content.ReadAsStringAsync());
+        }));
+
+        attempts.Count(a => a.StatusCode == HttpStatusCode.Created).ShouldBe(1);
+        attempts.Where(a => a.StatusCode != HttpStatusCode.Created)
+            .ShouldAllBe(a => (a.StatusCode == HttpStatusCode.BadRequest || a.StatusCode == HttpStatusCode.Conflict) && a.Body.Contains("\"Error\""));
+        (await SendAsync(HttpMethod.Get, "/api/feeds", null, HttpStatusCode.OK)).EnumerateArray()
+            .Count(f => f.GetProperty("Name").GetString() == "Raced").ShouldBe(1);
+    }
+
+    [Fact]
     public async Task A_deleted_feed_is_gone_and_unknown_feeds_are_404()
     {
         var id = await CreateAsync("Short-lived", password: null);

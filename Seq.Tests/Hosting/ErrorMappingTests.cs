@@ -32,6 +32,7 @@ public sealed class ErrorMappingTests
         (await RespondToAsync(new DomainException("Rule broken."))).ShouldBe((400, "Rule broken."));
         (await RespondToAsync(new NotFoundException("No such thing."))).Status.ShouldBe(404);
         (await RespondToAsync(new ConcurrencyException("s-1", 3))).Status.ShouldBe(409);
+        (await RespondToAsync(new UniquenessConflictException())).Status.ShouldBe(409);
         (await RespondToAsync(new BadHttpRequestException("x", 413))).Status.ShouldBe(413);
         (await RespondToAsync(new Npgsql.PostgresException("invalid byte sequence", "ERROR", "ERROR", Npgsql.PostgresErrorCodes.CharacterNotInRepertoire))).Status.ShouldBe(400);
         (await RespondToAsync(new Npgsql.PostgresException("deadlock detected", "ERROR", "ERROR", Npgsql.PostgresErrorCodes.DeadlockDetected))).Status.ShouldBe(500);
