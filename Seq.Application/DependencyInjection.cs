@@ -4,6 +4,7 @@ using MediatR;
 using Microsoft.Extensions.DependencyInjection;
 using Seq.Application.EventSourcing;
 using Seq.Application.Pipeline;
+using Seq.Application.Security;
 
 namespace Seq.Application;
 
@@ -15,12 +16,13 @@ public static class DependencyInjection
     /// place that order is decided.
     /// <list type="number">
     /// <item>Audit: makes Begin/Record durable before anything else runs (the auditing issue inserts it here).</item>
-    /// <item>Authorization: the permission the request type demands, against the principal (the identity issue inserts it here).</item>
+    /// <item>Authorization: the permission the request type demands (<see cref="DemandsAttribute"/>), against the principal.</item>
     /// <item>Validation: FluentValidation validators of the request type.</item>
     /// </list>
     /// </summary>
     public static IReadOnlyList<Type> PipelineBehaviours { get; } =
     [
+        typeof(AuthorizationBehaviour<,>),
         typeof(ValidationBehaviour<,>),
     ];
 

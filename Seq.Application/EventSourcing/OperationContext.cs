@@ -1,3 +1,5 @@
+using Seq.Application.Security;
+
 namespace Seq.Application.EventSourcing;
 
 /// <summary>
@@ -8,7 +10,12 @@ public sealed class OperationContext
 {
     public string CorrelationId { get; set; } = Guid.NewGuid().ToString("N");
     public string? CausationId { get; set; }
-    public string? Principal { get; set; }
-    public string? PrincipalId { get; set; }
+
+    /// <summary>Who asked; anonymous until authentication says otherwise, so a forgotten assignment denies rather than allows.</summary>
+    public Principal Principal { get; set; } = Principal.Anonymous;
+
     public string? AuditOperationId { get; set; }
+
+    /// <summary>The HTTP request behind the operation, or null for background work.</summary>
+    public HttpRequestInfo? Http { get; set; }
 }

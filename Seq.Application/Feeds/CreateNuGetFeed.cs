@@ -1,3 +1,4 @@
+using Seq.Domain.Security;
 using FluentValidation;
 using MediatR;
 using Seq.Application.EventSourcing;
@@ -7,6 +8,7 @@ using Seq.Domain.Feeds;
 
 namespace Seq.Application.Feeds;
 
+[Demands(Permission.System)]
 public sealed record CreateNuGetFeedCommand(string? Name, string? Location, string? Username, string? Password) : IRequest<NuGetFeedView>, INuGetFeedFields
 {
     // The password must never reach a log line through a record's generated ToString.

@@ -1,3 +1,5 @@
+using Seq.Domain.Security;
+using Seq.Application.Security;
 using MediatR;
 using Seq.Application.EventSourcing;
 using Seq.Application.Pipeline;
@@ -5,6 +7,7 @@ using Seq.Domain.Feeds;
 
 namespace Seq.Application.Feeds;
 
+[Demands(Permission.System)]
 public sealed record DeleteNuGetFeedCommand(string Id) : IRequest<Unit>;
 
 sealed class DeleteNuGetFeedHandler(IEventStore store, TimeProvider clock) : IRequestHandler<DeleteNuGetFeedCommand, Unit>

@@ -1,8 +1,11 @@
+using Seq.Domain.Security;
+using Seq.Application.Security;
 using MediatR;
 using Seq.Application.Pipeline;
 
 namespace Seq.Application.Feeds;
 
+[Demands(Permission.System)]
 public sealed record ListNuGetFeedsQuery : IRequest<IReadOnlyList<NuGetFeedView>>;
 
 sealed class ListNuGetFeedsHandler(INuGetFeedReadModel feeds) : IRequestHandler<ListNuGetFeedsQuery, IReadOnlyList<NuGetFeedView>>
@@ -11,6 +14,7 @@ sealed class ListNuGetFeedsHandler(INuGetFeedReadModel feeds) : IRequestHandler<
         feeds.ListAsync(cancellationToken);
 }
 
+[Demands(Permission.System)]
 public sealed record GetNuGetFeedQuery(string Id) : IRequest<NuGetFeedView>;
 
 sealed class GetNuGetFeedHandler(INuGetFeedReadModel feeds) : IRequestHandler<GetNuGetFeedQuery, NuGetFeedView>

@@ -1,3 +1,4 @@
+using Seq.Domain.Security;
 using FluentValidation;
 using MediatR;
 using Seq.Application.EventSourcing;
@@ -8,6 +9,7 @@ using Seq.Domain.Feeds;
 namespace Seq.Application.Feeds;
 
 /// <summary>Replaces a feed's name, location and username; <paramref name="Password"/> null leaves the password, "" clears it.</summary>
+[Demands(Permission.System)]
 public sealed record UpdateNuGetFeedCommand(string Id, string? Name, string? Location, string? Username, string? Password) : IRequest<NuGetFeedView>, INuGetFeedFields
 {
     public override string ToString() => $"{nameof(UpdateNuGetFeedCommand)} {{ Id = {Id}, Name = {Name}, Location = {Location}, Username = {Username} }}";

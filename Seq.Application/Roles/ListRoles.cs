@@ -1,9 +1,11 @@
+using Seq.Application.Security;
 using MediatR;
 using Seq.Application.Pipeline;
 using Seq.Domain.Security;
 
 namespace Seq.Application.Roles;
 
+[Demands(Permission.Read)]
 public sealed record ListRolesQuery : IRequest<IReadOnlyList<Role>>;
 
 sealed class ListRolesHandler : IRequestHandler<ListRolesQuery, IReadOnlyList<Role>>
@@ -11,6 +13,7 @@ sealed class ListRolesHandler : IRequestHandler<ListRolesQuery, IReadOnlyList<Ro
     public Task<IReadOnlyList<Role>> Handle(ListRolesQuery request, CancellationToken cancellationToken) => Task.FromResult(BuiltInRoles.All);
 }
 
+[Demands(Permission.Read)]
 public sealed record GetRoleQuery(string Id) : IRequest<Role>;
 
 sealed class GetRoleHandler : IRequestHandler<GetRoleQuery, Role>

@@ -21,6 +21,15 @@ public static class SecretPurposes
 
     /// <summary>Values written by <c>seqsvr secret set</c> into the host configuration file.</summary>
     public const string HostConfiguration = "seq/host-configuration/v1";
+
+    /// <summary>The HMAC key under which API key tokens are hashed for storage.</summary>
+    public const string ApiKeyTokens = "seq/api-key-tokens/v1";
+
+    /// <summary>The HMAC key from which a session's CSRF token is derived.</summary>
+    public const string SessionCsrf = "seq/session-csrf/v1";
+
+    /// <summary>The HMAC key of the audit log's tamper-evidence chain.</summary>
+    public const string AuditIntegrity = "seq/audit-integrity/v1";
 }
 
 /// <summary>A protected value could not be decrypted. The message never contains the value or the key.</summary>

@@ -1,3 +1,5 @@
+using Seq.Domain.Security;
+using Seq.Application.Security;
 using FluentValidation;
 using MediatR;
 using Seq.Application.EventSourcing;
@@ -6,6 +8,7 @@ using Seq.Domain.Settings;
 
 namespace Seq.Application.Settings;
 
+[Demands(Permission.System)]
 public sealed record ChangeSettingCommand(string Name, string? Value) : IRequest<SettingView>;
 
 public sealed class ChangeSettingValidator : AbstractValidator<ChangeSettingCommand>

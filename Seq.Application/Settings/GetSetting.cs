@@ -1,9 +1,12 @@
+using Seq.Domain.Security;
+using Seq.Application.Security;
 using MediatR;
 using Seq.Application.Pipeline;
 using Seq.Domain.Settings;
 
 namespace Seq.Application.Settings;
 
+[Demands(Permission.Read)]
 public sealed record GetSettingQuery(string Name) : IRequest<SettingView>;
 
 sealed class GetSettingHandler(ISettingsReadModel settings) : IRequestHandler<GetSettingQuery, SettingView>

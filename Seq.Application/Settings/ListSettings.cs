@@ -1,8 +1,11 @@
+using Seq.Domain.Security;
+using Seq.Application.Security;
 using MediatR;
 using Seq.Domain.Settings;
 
 namespace Seq.Application.Settings;
 
+[Demands(Permission.Read)]
 public sealed record ListSettingsQuery : IRequest<IReadOnlyList<SettingView>>;
 
 sealed class ListSettingsHandler(ISettingsReadModel settings) : IRequestHandler<ListSettingsQuery, IReadOnlyList<SettingView>>

@@ -1,11 +1,13 @@
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using Seq.Domain;
 
 namespace Seq.Infrastructure.EventSourcing;
 
 public sealed class EventSerializer(EventTypeRegistry types)
 {
-    static readonly JsonSerializerOptions Options = new(JsonSerializerDefaults.General);
+    // Enums are stored by name, so that reordering an enum's members never changes what a stored event means.
+    static readonly JsonSerializerOptions Options = new(JsonSerializerDefaults.General) { Converters = { new JsonStringEnumConverter() } };
 
     public EventTypeRegistry Types => types;
 

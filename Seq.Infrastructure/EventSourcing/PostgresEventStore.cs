@@ -70,7 +70,7 @@ public sealed class PostgresEventStore(
 
     NpgsqlBatch BuildAppend(NpgsqlConnection connection, NpgsqlTransaction? transaction, string streamId, string streamType, long expectedVersion, IReadOnlyList<IDomainEvent> events)
     {
-        var metadata = new EventMetadata(operation.CorrelationId, operation.CausationId, operation.Principal, operation.PrincipalId, operation.AuditOperationId);
+        var metadata = new EventMetadata(operation.CorrelationId, operation.CausationId, operation.Principal.Name, operation.Principal.Id, operation.AuditOperationId);
         var metadataJson = serializer.Serialize(metadata);
         var now = clock.GetUtcNow();
 

@@ -80,5 +80,55 @@ public static class SchemaMigrations
             -- name fails here, inside its own transaction, and is reported as a conflict.
             CREATE UNIQUE INDEX nuget_feeds_name_unique ON nuget_feeds (lower(name));
             """),
+        new(6, "identity: users, api keys, sessions, login throttle", """
+            -- password_hash is the self-describing PBKDF2 string; password_version counts password changes, and a
+            -- session is only honoured while it matches, so a reset ends every session of the user.
+            CREATE TABLE users (
+                id                   text        PRIMARY KEY,
+                username             text        NOT NULL,
+                display_name         text        NULL,
+                email_address        text        NULL,
+                role_ids             text[]      NOT NULL,
+                view_filter          jsonb       NULL,
+                password_hash        text        NOT NULL,
+                must_change_password boolean     NOT NULL,
+                password_version     integer     NOT NULL,
+                updated              timestamptz NOT NULL
+            );
+            CREATE UNIQUE INDEX users_username_unique ON users (lower(username));
+
+            -- Only a keyed, salted hash of each token and its short public prefix are kept; the token itself never is.
+            CREATE TABLE api_keys (
+                id                   text        PRIMARY KEY,
+                title                text        NOT NULL,
+                token_prefix         text        NOT NULL,
+                token_salt           bytea       NOT NULL,
+                token_hash           bytea       NOT NULL,
+                assigned_permissions text[]      NOT NULL,
+                owner_id             text        NULL,
+                input_settings       jsonb       NOT NULL,
+                created              timestamptz NOT NULL,
+                updated              timestamptz NOT NULL
+            );
+            CREATE INDEX api_keys_owner ON api_keys (owner_id);
+
+            -- Sessions are looked up by a hash of the cookie value, so the table holds nothing a thief could replay.
+            CREATE TABLE user_sessions (
+                token_hash       bytea       PRIMARY KEY,
+                user_id          text        NOT NULL,
+                password_version integer     NOT NULL,
+                created          timestamptz NOT NULL,
+                last_seen        timestamptz NOT NULL,
+                expires          timestamptz NOT NULL
+            );
+            CREATE INDEX user_sessions_user ON user_sessions (user_id);
+
+            CREATE TABLE login_throttle (
+                key           text        PRIMARY KEY,
+                failures      integer     NOT NULL,
+                last_failure  timestamptz NOT NULL,
+                blocked_until timestamptz NOT NULL
+            );
+            """),
     ];
 }

@@ -1,18 +1,9 @@
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
+using Seq.Application.Security;
 
 namespace Seq.Infrastructure.Security;
-
-/// <summary>The outcome of checking a password against a stored hash.</summary>
-public enum PasswordVerification
-{
-    Failed,
-    Succeeded,
-
-    /// <summary>The password is right, but the hash uses weaker parameters than today's: store a fresh <see cref="PasswordHasher.Hash"/>.</summary>
-    SucceededRehashNeeded,
-}
 
 /// <summary>
 /// PBKDF2-HMAC-SHA512 password hashes in a self-describing, versioned text form:

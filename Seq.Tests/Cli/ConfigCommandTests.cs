@@ -1,3 +1,4 @@
+using Seq.Application.Security;
 using System.Runtime.Versioning;
 using Seq.Infrastructure.Configuration;
 using Seq.Infrastructure.Security;

@@ -1,3 +1,4 @@
+using Seq.Application.Security;
 using Seq.Infrastructure.Security;
 
 namespace Seq.Tests.Cli;

@@ -1,3 +1,5 @@
+using Seq.Application.Security;
+using Seq.Domain.Security;
 using Seq.Application.EventSourcing;
 using Seq.Domain;
 using Seq.Tests.Support;
@@ -123,8 +125,7 @@ public sealed class EventStoreTests : IAsyncLifetime
         var stream = NewStream();
         _db.Operation.CorrelationId = "corr-" + stream;
         _db.Operation.CausationId = "cause-1";
-        _db.Operation.Principal = "admin";
-        _db.Operation.PrincipalId = "user-admin";
+        _db.Operation.Principal = new Principal(PrincipalType.User, "admin", "user-admin", null, new HashSet<Permission> { Permission.Public });
         _db.Operation.AuditOperationId = "b8a1c6de-77f7-4b51-a9d9-7b2f0e39bb0e";
 
         await _db.Store.AppendAsync(stream, "Counter", 0, [new CounterIncremented(stream, 1)], default);
