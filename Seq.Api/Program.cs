@@ -62,7 +62,14 @@ static class Program
                 connectionString = embedded.ConnectionString;
             }
 
-            var options = new ServerOptions(connectionString, ServerOptions.ListenUrisFrom(configuration.EnvironmentAndFile("SEQ_API_LISTENURIS")), secretKey);
+            var options = new ServerOptions(connectionString, ServerOptions.ListenUrisFrom(configuration.EnvironmentAndFile("SEQ_API_LISTENURIS")), secretKey)
+            {
+                FirstRun = new FirstRunOptions(
+                    configuration.EnvironmentAndFile("SEQ_FIRSTRUN_ADMINUSERNAME") is { Length: > 0 } username ? username : "admin",
+                    configuration.EnvironmentAndFile("SEQ_FIRSTRUN_ADMINPASSWORD"),
+                    configuration.EnvironmentAndFile("SEQ_FIRSTRUN_ADMINPASSWORDHASH"),
+                    string.Equals(configuration.EnvironmentAndFile("SEQ_FIRSTRUN_NOAUTHENTICATION"), "true", StringComparison.OrdinalIgnoreCase)),
+            };
             await using var app = SeqServer.Build(options, logger);
             await SeqServer.StartAsync(app, cancellationToken);
             await app.WaitForShutdownAsync(cancellationToken);
@@ -73,7 +80,7 @@ static class Program
             return 0;
         }
         catch (Exception e) when (e is PostgresBinariesNotFoundException or EmbeddedPostgresException
-                                       or SecretKeyException or SecretProtectionException or HostConfigurationException)
+                                       or SecretKeyException or SecretProtectionException or HostConfigurationException or FirstRunException)
         {
             logger.Fatal("{Problem}", e.Message);
             return 1;

@@ -30,6 +30,7 @@ public static class DependencyInjection
     {
         services.AddSingleton(TimeProvider.System);
         services.AddScoped<OperationContext>();
+        services.AddSingleton<Users.PasswordPolicy>();
         services.AddScoped<ServiceFactory>(provider => provider.GetRequiredService);
         services.AddScoped<IMediator, Mediator>();
 

@@ -23,7 +23,7 @@ sealed class EventStoreBenchmark(string connectionString, TimeSpan phase, int wr
         await ExecuteAsync(dataSource, "CREATE TABLE IF NOT EXISTS bench_baseline (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, stream_id text NOT NULL, payload jsonb NOT NULL)");
 
         var serializer = new EventSerializer(EventTypeRegistry.ForDomain(typeof(BenchCounterIncremented).Assembly));
-        var store = new PostgresEventStore(dataSource, serializer, [new BenchTotalsProjection()], new OperationContext(), TimeProvider.System);
+        var store = new PostgresEventStore(dataSource, serializer, [new BenchTotalsProjection()], new OperationContext(), TimeProvider.System, []);
 
         // Warm up both paths (connections, prepared statements, JIT) before anything is timed.
         await BaselineAsync(dataSource, TimeSpan.FromSeconds(2));

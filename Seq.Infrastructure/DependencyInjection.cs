@@ -6,6 +6,10 @@ using Seq.Application.Settings;
 using Seq.Infrastructure.EventSourcing;
 using Seq.Infrastructure.Feeds;
 using Seq.Infrastructure.Settings;
+using Seq.Infrastructure.Security;
+using Seq.Infrastructure.Users;
+using Seq.Application.Users;
+using Seq.Application.Security;
 
 namespace Seq.Infrastructure;
 
@@ -22,6 +26,15 @@ public static class DependencyInjection
         services.AddSingleton<ISettingsReadModel, SettingsReadModel>();
         services.AddSingleton<IInlineProjection, NuGetFeedsProjection>();
         services.AddSingleton<INuGetFeedReadModel, NuGetFeedReadModel>();
+
+        services.AddSingleton<IInlineProjection, UsersProjection>();
+        services.AddSingleton<IUserReadModel, UserReadModel>();
+        services.AddSingleton<ApiKeyTokens>();
+        services.AddSingleton<SecurityDirectory>();
+        services.AddSingleton<ISecurityDirectory>(provider => provider.GetRequiredService<SecurityDirectory>());
+        services.AddSingleton<IAppendObserver>(provider => provider.GetRequiredService<SecurityDirectory>());
+        services.AddHostedService<SecurityDirectoryListener>();
+        services.AddSingleton<InstanceAuthenticationState>();
         return services;
     }
 

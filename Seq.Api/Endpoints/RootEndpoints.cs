@@ -1,5 +1,4 @@
 using System.Reflection;
-using MediatR;
 using Seq.Application.Settings;
 using Seq.Domain.Security;
 using Seq.Domain.Settings;
@@ -15,19 +14,22 @@ static class RootEndpoints
 
     public static void MapRootEndpoints(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/api", async (IMediator mediator, CancellationToken cancellationToken) =>
+        // Public, so it reads the title straight from the read model rather than through the Read-only settings query.
+        app.MapGet("/api", async (ISettingsReadModel settings, CancellationToken cancellationToken) =>
         {
-            var title = await mediator.Send(new GetSettingQuery(SettingCatalogue.InstanceTitle.Name), cancellationToken);
+            var title = (await settings.GetChangedValuesAsync(cancellationToken)).GetValueOrDefault(SettingCatalogue.InstanceTitle.Name);
             return Results.Ok(new
             {
                 Product = "Seq",
                 Version,
-                InstanceName = title.Value.Length == 0 ? null : title.Value,
+                InstanceName = string.IsNullOrEmpty(title) ? null : title,
                 Links = new Dictionary<string, string>
                 {
                     ["SettingsResources"] = "api/settings/resources",
                     ["FeedsResources"] = "api/feeds/resources",
                     ["RolesResources"] = "api/roles/resources",
+                    ["UsersResources"] = "api/users/resources",
+                    ["ApiKeysResources"] = "api/apikeys/resources",
                     ["Health"] = "health",
                 },
             });

@@ -3,6 +3,7 @@ using FluentValidation;
 using Npgsql;
 using Seq.Application.EventSourcing;
 using Seq.Application.Pipeline;
+using Seq.Application.Security;
 using Seq.Domain;
 
 namespace Seq.Api.Hosting;
@@ -30,6 +31,10 @@ sealed class ErrorMapping(RequestDelegate next, ILogger<ErrorMapping> logger)
                 logger.LogError(exception, "Unexpected error handling {HttpRequestMethod} {HttpRequestPath}", context.Request.Method, context.Request.Path);
 
             context.Response.Clear();
+            if (exception is TooManyAttemptsException throttled)
+                context.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(throttled.RetryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            else if (exception is ServerBusyException)
+                context.Response.Headers.RetryAfter = "1";
             await WriteErrorAsync(context, status, message);
         }
     }
@@ -39,6 +44,10 @@ sealed class ErrorMapping(RequestDelegate next, ILogger<ErrorMapping> logger)
         ValidationException e => (StatusCodes.Status400BadRequest, DescribeValidation(e)),
         DomainException e => (StatusCodes.Status400BadRequest, e.Message),
         NotFoundException e => (StatusCodes.Status404NotFound, e.Message),
+        AuthenticationRequiredException e => (StatusCodes.Status401Unauthorized, e.Message),
+        AccessDeniedException e => (StatusCodes.Status403Forbidden, e.Message),
+        TooManyAttemptsException e => (StatusCodes.Status429TooManyRequests, e.Message),
+        ServerBusyException e => (StatusCodes.Status503ServiceUnavailable, e.Message),
         ConcurrencyException e => (StatusCodes.Status409Conflict, e.Message),
         UniquenessConflictException e => (StatusCodes.Status409Conflict, e.Message),
         BadHttpRequestException e => (e.StatusCode, DescribeBadRequest(e.StatusCode)),

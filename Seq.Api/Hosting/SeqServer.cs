@@ -8,6 +8,8 @@ using Seq.Application.Security;
 using Seq.Infrastructure.EventSourcing;
 using Seq.Infrastructure.Security;
 using Serilog;
+using System.Threading.RateLimiting;
+using Microsoft.AspNetCore.RateLimiting;
 using Serilog.Events;
 
 namespace Seq.Api.Hosting;
@@ -32,6 +34,11 @@ public static class SeqServer
             ContentRootPath = AppContext.BaseDirectory,
         });
         builder.WebHost.UseUrls([.. options.ListenUris]);
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.AddServerHeader = false;
+            kestrel.Limits.MaxRequestBodySize = options.Limits.MaximumBodyBytes;
+        });
         builder.Host.UseDefaultServiceProvider(provider =>
         {
             // A missing registration is found at start-up, not by the first request that needs it.
@@ -47,6 +54,8 @@ public static class SeqServer
         builder.Services.AddInfrastructure(options.ConnectionString);
         builder.Services.AddSingleton(options.SecretKey);
         builder.Services.AddSingleton<ISecretProtector>(new AesGcmSecretProtector(options.SecretKey));
+        builder.Services.AddSingleton(options);
+        AddWriteRateLimit(builder.Services, options.Limits);
 
         var app = builder.Build();
         app.UseMiddleware<ErrorMapping>();
@@ -61,17 +70,17 @@ public static class SeqServer
             };
             await ErrorMapping.WriteErrorAsync(context.HttpContext, status, message);
         });
-        app.Use((context, next) =>
-        {
-            context.RequestServices.GetRequiredService<OperationContext>().CorrelationId = context.TraceIdentifier;
-            return next(context);
-        });
+        app.UseRouting();
+        if (options.Limits.WritesPerSecondPerAddress > 0)
+            app.UseRateLimiter();
+        app.UseMiddleware<RequestAuthentication>();
 
         app.MapRootEndpoints();
         app.MapHealthEndpoints();
         app.MapSettingsEndpoints();
         app.MapFeedEndpoints();
         app.MapRoleEndpoints();
+        app.MapUserEndpoints();
         return app;
     }
 
@@ -85,6 +94,41 @@ public static class SeqServer
         await app.Services.GetRequiredService<SchemaMigrator>().MigrateAsync(cancellationToken);
         await SecretKeyVerification.VerifyOrRecordAsync(
             app.Services.GetRequiredService<NpgsqlDataSource>(), app.Services.GetRequiredService<SecretKey>(), cancellationToken);
+
+        var options = app.Services.GetRequiredService<ServerOptions>();
+        app.Services.GetRequiredService<InstanceAuthenticationState>().Enabled = await FirstRun.EnsureAsync(
+            app.Services, options.FirstRun, options.Console, app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Seq.FirstRun"), cancellationToken);
+        await app.Services.GetRequiredService<ISecurityDirectory>().RefreshAsync(cancellationToken);
         await app.StartAsync(cancellationToken);
+    }
+
+    /// <summary>
+    /// A token bucket per client address for requests that change state (anything but GET, HEAD and OPTIONS), so that
+    /// one client cannot flood the server with writes; reads are not limited here.
+    /// </summary>
+    static void AddWriteRateLimit(IServiceCollection services, RequestLimits limits)
+    {
+        if (limits.WritesPerSecondPerAddress <= 0)
+            return;
+        services.AddRateLimiter(rateLimiter =>
+        {
+            rateLimiter.GlobalLimiter = PartitionedRateLimiter.Create<HttpContext, string>(context =>
+                HttpMethods.IsGet(context.Request.Method) || HttpMethods.IsHead(context.Request.Method) || HttpMethods.IsOptions(context.Request.Method)
+                    ? RateLimitPartition.GetNoLimiter("reads")
+                    : RateLimitPartition.GetTokenBucketLimiter(context.Connection.RemoteIpAddress?.ToString() ?? "unknown", _ => new TokenBucketRateLimiterOptions
+                    {
+                        TokenLimit = Math.Max(limits.WriteBurstPerAddress, limits.WritesPerSecondPerAddress),
+                        TokensPerPeriod = limits.WritesPerSecondPerAddress,
+                        ReplenishmentPeriod = TimeSpan.FromSeconds(1),
+                        QueueLimit = 0,
+                        AutoReplenishment = true,
+                    }));
+            rateLimiter.OnRejected = (rejected, _) =>
+            {
+                rejected.HttpContext.Response.Headers.RetryAfter = "1";
+                return new ValueTask(ErrorMapping.WriteErrorAsync(rejected.HttpContext, StatusCodes.Status429TooManyRequests,
+                    "Too many requests that change state from this address; slow down and try again."));
+            };
+        });
     }
 }

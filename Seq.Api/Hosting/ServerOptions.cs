@@ -2,13 +2,20 @@ using Seq.Infrastructure.Security;
 
 namespace Seq.Api.Hosting;
 
-/// <summary>What a server instance needs from its host: where its data is, where it listens, and its secret key.</summary>
+/// <summary>What a server instance needs from its host: where its data is, where it listens, its secret key, and how it is first set up.</summary>
 public sealed record ServerOptions(string ConnectionString, IReadOnlyList<string> ListenUris, SecretKey SecretKey)
 {
     public const string DefaultListenUri = "http://localhost:5341";
 
+    public FirstRunOptions FirstRun { get; init; } = new();
+
+    public RequestLimits Limits { get; init; } = RequestLimits.Default;
+
+    /// <summary>Where the first start prints a generated administrator password (never to the log).</summary>
+    public TextWriter Console { get; init; } = System.Console.Out;
+
     // The generated ToString would print the connection string, password included.
-    public override string ToString() => $"ServerOptions {{ ListenUris = {string.Join(", ", ListenUris)}, SecretKey = {SecretKey} }}";
+    public override string ToString() => $"ServerOptions {{ ListenUris = {string.Join(", ", ListenUris)}, SecretKey = {SecretKey}, {FirstRun}, {Limits} }}";
 
     /// <summary>Reads <c>SEQ_API_LISTENURIS</c>: one or more URIs separated by commas or semicolons.</summary>
     public static IReadOnlyList<string> ListenUrisFrom(string? configured)
@@ -16,4 +23,13 @@ public sealed record ServerOptions(string ConnectionString, IReadOnlyList<string
         var uris = (configured ?? "").Split([',', ';'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         return uris.Length == 0 ? [DefaultListenUri] : uris;
     }
+}
+
+/// <summary>
+/// Bounds on what one client can make the server do: the size of a request body, and how many state-changing
+/// requests one address may send (a token bucket refilled every second). Zero turns a rate limit off.
+/// </summary>
+public sealed record RequestLimits(long MaximumBodyBytes, int WritesPerSecondPerAddress, int WriteBurstPerAddress)
+{
+    public static readonly RequestLimits Default = new(1024 * 1024, 100, 400);
 }

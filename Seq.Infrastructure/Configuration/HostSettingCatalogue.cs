@@ -170,6 +170,8 @@ public static class HostSettingCatalogue
             "Arguments passed to the secretKey.provider program."),
         new("firstRun", "adminUsername", HostSettingKind.Text, false,
             "The name of the administrator created at first start (default admin)."),
+        new("firstRun", "adminPassword", HostSettingKind.Text, true,
+            "The password of the administrator created at first start; without it (or adminPasswordHash) one is generated and printed once."),
         new("firstRun", "adminPasswordHash", HostSettingKind.PasswordHash, false,
             "The password hash of the administrator created at first start, from `seqsvr config hash`."),
         new("firstRun", "noAuthentication", HostSettingKind.Boolean, false,

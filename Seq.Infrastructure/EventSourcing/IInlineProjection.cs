@@ -25,3 +25,12 @@ public sealed class ProjectionCommands(NpgsqlBatch batch)
         batch.BatchCommands.Add(command);
     }
 }
+
+/// <summary>
+/// Told of events once their append has committed, before the append returns to its caller: for in-memory state
+/// that must reflect a change by the time the request that made it is answered.
+/// </summary>
+public interface IAppendObserver
+{
+    Task AfterCommitAsync(IReadOnlyList<Seq.Domain.IDomainEvent> events, CancellationToken cancellationToken);
+}

@@ -10,10 +10,12 @@ public sealed class PostgresEventStore(
     EventSerializer serializer,
     IEnumerable<IInlineProjection> projections,
     OperationContext operation,
-    TimeProvider clock) : IEventStore
+    TimeProvider clock,
+    IEnumerable<IAppendObserver> observers) : IEventStore
 {
     const string ConcurrencySqlState = "SQ409";
     readonly IInlineProjection[] _projections = [.. projections];
+    readonly IAppendObserver[] _observers = [.. observers];
 
     public async Task<Loaded<T>> LoadAsync<T>(string streamId, CancellationToken cancellationToken) where T : IEventSourced, new()
     {
@@ -33,8 +35,13 @@ public sealed class PostgresEventStore(
 
     public async Task<long> AppendAsync(string streamId, string streamType, long expectedVersion, IReadOnlyList<IDomainEvent> events, CancellationToken cancellationToken)
     {
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        return await AppendAsync(connection, null, streamId, streamType, expectedVersion, events, cancellationToken);
+        long version;
+        await using (var connection = await dataSource.OpenConnectionAsync(cancellationToken))
+            version = await AppendAsync(connection, null, streamId, streamType, expectedVersion, events, cancellationToken);
+
+        foreach (var observer in _observers)
+            await observer.AfterCommitAsync(events, CancellationToken.None);
+        return version;
     }
 
     /// <summary>

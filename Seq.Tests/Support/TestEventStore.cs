@@ -14,7 +14,7 @@ public sealed class TestEventStore : IAsyncDisposable
         DataSource = dataSource;
         Operation = operation;
         Serializer = new EventSerializer(EventTypeRegistry.ForDomain(typeof(TestEventStore).Assembly));
-        Store = new PostgresEventStore(dataSource, Serializer, [new CounterTotalsProjection()], operation, TimeProvider.System);
+        Store = new PostgresEventStore(dataSource, Serializer, [new CounterTotalsProjection()], operation, TimeProvider.System, []);
         Feed = new GlobalFeed(dataSource, Serializer);
     }
 

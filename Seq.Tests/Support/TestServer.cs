@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Http.Json;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -10,34 +11,96 @@ using Serilog;
 
 namespace Seq.Tests.Support;
 
-/// <summary>A real server on Kestrel, listening on a free loopback port, over a fresh database.</summary>
+/// <summary>
+/// A real server on Kestrel, listening on a free loopback port, over a fresh database. Its first start creates the
+/// administrator <c>admin</c> with <see cref="AdminPassword"/>, and <see cref="Client"/> is logged in as that user.
+/// </summary>
 public sealed class TestServer : IAsyncDisposable
 {
-    readonly WebApplication _app;
+    public const string AdminPassword = "test-admin-password-1";
 
-    TestServer(WebApplication app, string connectionString, Uri address, CapturedLog log)
+    readonly WebApplication _app;
+    readonly List<HttpClient> _clients = [];
+
+    TestServer(WebApplication app, string connectionString, Uri address, CapturedLog log, StringWriter console)
     {
         _app = app;
         Log = log;
+        Console = console;
         ConnectionString = connectionString;
-        Client = new HttpClient { BaseAddress = address };
+        Address = address;
+        Client = CreateClient();
     }
 
     public string ConnectionString { get; }
+    public Uri Address { get; }
     public CapturedLog Log { get; }
-    public HttpClient Client { get; }
+
+    /// <summary>What the server printed to its console (not its log), such as a generated administrator password.</summary>
+    public StringWriter Console { get; }
+
+    /// <summary>Logged in as the administrator (after <see cref="StartAsync"/> with the default login).</summary>
+    public HttpClient Client { get; private set; }
+
     public IServiceProvider Services => _app.Services;
 
-    public static async Task<TestServer> StartAsync()
+    public static async Task<TestServer> StartAsync(Func<ServerOptions, ServerOptions>? configure = null, bool loginAsAdmin = true)
     {
         var connectionString = await TestPostgres.CreateDatabaseAsync("api");
         var log = new CapturedLog();
+        var console = new StringWriter();
         var logger = new LoggerConfiguration().MinimumLevel.Information().WriteTo.Sink(log)
             .WriteTo.Console(restrictedToMinimumLevel: Serilog.Events.LogEventLevel.Warning).CreateLogger();
-        var app = SeqServer.Build(new ServerOptions(connectionString, ["http://127.0.0.1:0"], SecretKey.Generate()), logger);
+        var options = new ServerOptions(connectionString, ["http://127.0.0.1:0"], SecretKey.Generate())
+        {
+            FirstRun = new FirstRunOptions(AdminPassword: AdminPassword),
+            // Tests send bursts of writes from one address; the limit itself is tested with its own settings.
+            Limits = RequestLimits.Default with { WritesPerSecondPerAddress = 0 },
+            Console = console,
+        };
+        if (configure is not null)
+            options = configure(options);
+
+        var app = SeqServer.Build(options, logger);
         await SeqServer.StartAsync(app, CancellationToken.None);
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        return new TestServer(app, connectionString, new Uri(address), log);
+        var server = new TestServer(app, connectionString, new Uri(address), log, console);
+        if (loginAsAdmin)
+            server.Client = await server.LoginAsync("admin", AdminPassword);
+        return server;
+    }
+
+    /// <summary>A client with its own cookie jar and no credentials.</summary>
+    public HttpClient CreateClient()
+    {
+        var client = new HttpClient(new HttpClientHandler { CookieContainer = new CookieContainer(), UseCookies = true }) { BaseAddress = Address };
+        _clients.Add(client);
+        return client;
+    }
+
+    /// <summary>A client that sends <paramref name="apiKey"/> with every request.</summary>
+    public HttpClient ApiKeyClient(string apiKey)
+    {
+        var client = CreateClient();
+        client.DefaultRequestHeaders.Add(RequestAuthentication.ApiKeyHeader, apiKey);
+        return client;
+    }
+
+    /// <summary>Logs in and returns a client holding the session cookie and sending its CSRF token.</summary>
+    public async Task<HttpClient> LoginAsync(string username, string password)
+    {
+        var client = CreateClient();
+        using var response = await client.PostAsJsonAsync("/api/users/login", new { Username = username, Password = password });
+        var body = await ReadAsync(response, HttpStatusCode.OK);
+        client.DefaultRequestHeaders.Add(RequestAuthentication.CsrfHeader, body.GetProperty("CsrfToken").GetString());
+        return client;
+    }
+
+    /// <summary>Creates a user with the given role through the administrator's client and returns its id.</summary>
+    public async Task<string> CreateUserAsync(string username, string password, params string[] roleIds)
+    {
+        using var response = await Client.PostAsJsonAsync("/api/users", new { Username = username, NewPassword = password, RoleIds = roleIds });
+        return (await ReadAsync(response, HttpStatusCode.Created)).GetProperty("Id").GetString()!;
     }
 
     public async Task<JsonElement> GetJsonAsync(string path, HttpStatusCode expected = HttpStatusCode.OK)
@@ -62,7 +125,8 @@ public sealed class TestServer : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        Client.Dispose();
+        foreach (var client in _clients)
+            client.Dispose();
         await _app.StopAsync();
         await _app.DisposeAsync();
     }

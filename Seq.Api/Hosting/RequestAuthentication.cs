@@ -1,0 +1,109 @@
+using System.Security.Cryptography;
+using System.Text;
+using Seq.Api.Endpoints;
+using Seq.Application.EventSourcing;
+using Seq.Application.Security;
+using Seq.Infrastructure.Security;
+
+namespace Seq.Api.Hosting;
+
+/// <summary>
+/// Establishes who is calling (API key, session cookie, or nobody), enforces the CSRF token on cookie-authenticated
+/// state changes, and checks the permission the endpoint declares, before any endpoint code runs.
+/// </summary>
+sealed class RequestAuthentication(RequestDelegate next, ISecurityDirectory directory, ISessions sessions, InstanceAuthenticationState authentication)
+{
+    public const string ApiKeyHeader = "X-Seq-ApiKey";
+    public const string CsrfHeader = "X-Seq-CsrfToken";
+    public const string SessionCookie = "Seq-Session";
+    const string SessionTokenItem = "Seq.SessionToken";
+
+    public async Task InvokeAsync(HttpContext context)
+    {
+        var operation = context.RequestServices.GetRequiredService<OperationContext>();
+        operation.CorrelationId = context.TraceIdentifier;
+        operation.Http = new HttpRequestInfo(
+            context.Request.Method,
+            context.Request.Path.Value ?? "/",
+            context.Connection.RemoteIpAddress?.ToString(),
+            context.Request.Headers.TryGetValue("X-Forwarded-For", out var forwarded) ? [.. forwarded.Select(v => v ?? "")] : null);
+
+        var endpoint = context.GetEndpoint();
+        var demand = endpoint?.Metadata.GetMetadata<DemandsPermission>();
+        if (demand is null)
+        {
+            // No endpoint of ours matched (a 404 or 405 answer follows); every endpoint we map declares a demand.
+            await next(context);
+            return;
+        }
+
+        operation.Principal = await AuthenticateAsync(context, endpoint!);
+        Authorization.Check(demand.Permission, demand.User, operation.Principal);
+        await next(context);
+    }
+
+    async Task<Principal> AuthenticateAsync(HttpContext context, Endpoint endpoint)
+    {
+        var apiKey = ApiKeyOf(context, endpoint);
+        if (apiKey is not null)
+            return directory.AuthenticateApiKey(apiKey) ?? throw new AuthenticationRequiredException("The API key is not valid.");
+
+        if (endpoint.Metadata.GetMetadata<IgnoresSession>() is null
+            && context.Request.Cookies.TryGetValue(SessionCookie, out var token) && !string.IsNullOrEmpty(token))
+        {
+            if (await SessionPrincipalAsync(context, token) is { } principal)
+                return principal;
+            EndSessionCookie(context);
+        }
+
+        return authentication.Enabled ? Principal.Anonymous : Principal.Unrestricted;
+    }
+
+    static string? ApiKeyOf(HttpContext context, Endpoint endpoint)
+    {
+        var headers = context.Request.Headers[ApiKeyHeader];
+        if (headers.Count > 1)
+            throw new AuthenticationRequiredException("Send one API key, in one X-Seq-ApiKey header.");
+        if (headers.Count == 1)
+            return headers[0];
+        return endpoint.Metadata.GetMetadata<AcceptsApiKeyInQuery>() is not null && context.Request.Query.TryGetValue("apiKey", out var query)
+            ? query[0]
+            : null;
+    }
+
+    async Task<Principal?> SessionPrincipalAsync(HttpContext context, string token)
+    {
+        var session = await sessions.FindAsync(token, context.RequestAborted);
+        if (session is null || directory.FindUser(session.UserId) is not { } user || user.PasswordVersion != session.PasswordVersion)
+            return null;
+
+        if (!HttpMethods.IsGet(context.Request.Method) && !HttpMethods.IsHead(context.Request.Method) && !HttpMethods.IsOptions(context.Request.Method)
+            && !CsrfTokenMatches(context.Request.Headers[CsrfHeader].ToString(), session.CsrfToken))
+            throw new AccessDeniedException($"A request that changes state with a session cookie must carry the session's CSRF token in {CsrfHeader}.");
+
+        context.Items[SessionTokenItem] = token;
+        return new Principal(PrincipalType.User, user.Username, user.Id, null, user.Permissions);
+    }
+
+    static bool CsrfTokenMatches(string presented, string expected) =>
+        presented.Length == expected.Length
+        && CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(presented), Encoding.ASCII.GetBytes(expected));
+
+    /// <summary>The session token of a request authenticated by its session cookie.</summary>
+    public static string? SessionTokenOf(HttpContext context) => context.Items[SessionTokenItem] as string;
+
+    public static void StartSessionCookie(HttpContext context, string token) =>
+        context.Response.Cookies.Append(SessionCookie, token, CookieOptions(context));
+
+    public static void EndSessionCookie(HttpContext context) =>
+        context.Response.Cookies.Delete(SessionCookie, CookieOptions(context));
+
+    static CookieOptions CookieOptions(HttpContext context) => new()
+    {
+        HttpOnly = true,
+        Secure = context.Request.IsHttps,
+        SameSite = SameSiteMode.Strict,
+        Path = "/",
+        IsEssential = true,
+    };
+}

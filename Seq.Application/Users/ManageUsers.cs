@@ -1,0 +1,157 @@
+using FluentValidation;
+using MediatR;
+using Seq.Application.EventSourcing;
+using Seq.Application.Pipeline;
+using Seq.Application.Security;
+using Seq.Domain;
+using Seq.Domain.Security;
+using Seq.Domain.Users;
+
+namespace Seq.Application.Users;
+
+[Demands(Permission.Organization)]
+public sealed record ListUsersQuery : IRequest<IReadOnlyList<UserView>>;
+
+[Demands(Permission.Organization)]
+public sealed record GetUserQuery(string Id) : IRequest<UserView>;
+
+/// <summary>The caller's own user: the logged-in user, or the owner of the personal API key in use.</summary>
+[Demands(Permission.Public, User = true)]
+public sealed record GetCurrentUserQuery : IRequest<UserView>;
+
+sealed class ListUsersHandler(IUserReadModel users) : IRequestHandler<ListUsersQuery, IReadOnlyList<UserView>>
+{
+    public Task<IReadOnlyList<UserView>> Handle(ListUsersQuery request, CancellationToken cancellationToken) => users.ListAsync(cancellationToken);
+}
+
+sealed class GetUserHandler(IUserReadModel users) : IRequestHandler<GetUserQuery, UserView>
+{
+    public async Task<UserView> Handle(GetUserQuery request, CancellationToken cancellationToken) =>
+        await users.FindAsync(request.Id, cancellationToken) ?? throw new NotFoundException($"There is no user with id {request.Id}.");
+}
+
+sealed class GetCurrentUserHandler(IUserReadModel users, OperationContext operation) : IRequestHandler<GetCurrentUserQuery, UserView>
+{
+    public async Task<UserView> Handle(GetCurrentUserQuery request, CancellationToken cancellationToken) =>
+        await users.FindAsync(operation.Principal.UserId!, cancellationToken) ?? throw new AuthenticationRequiredException("The user no longer exists.");
+}
+
+[Demands(Permission.Organization)]
+public sealed record CreateUserCommand(
+    string? Username, string? DisplayName, string? EmailAddress, IReadOnlyList<string>? RoleIds, DescriptiveFilter? ViewFilter,
+    string? Password, bool MustChangePassword) : IRequest<UserView>
+{
+    public override string ToString() => $"{nameof(CreateUserCommand)} {{ Username = {Username}, RoleIds = [{string.Join(", ", RoleIds ?? [])}] }}";
+}
+
+public sealed class CreateUserValidator : AbstractValidator<CreateUserCommand>
+{
+    public CreateUserValidator(PasswordPolicy policy)
+    {
+        RuleFor(c => c.Username).ValidUsername();
+        this.ValidProfile(c => c.DisplayName, c => c.EmailAddress, c => c.RoleIds, c => c.ViewFilter);
+        RuleFor(c => c.Password).NotEmpty().WithMessage("A new user needs a password.")
+            .CustomAsync(async (password, context, cancellationToken) =>
+            {
+                if (password is not null && await policy.ProblemWithAsync(password, cancellationToken) is { } problem)
+                    context.AddFailure("Password", problem);
+            });
+    }
+}
+
+sealed class CreateUserHandler(IEventStore store, IUserReadModel users, IPasswordHashing hashing, OperationContext operation, TimeProvider clock)
+    : IRequestHandler<CreateUserCommand, UserView>
+{
+    public async Task<UserView> Handle(CreateUserCommand request, CancellationToken cancellationToken)
+    {
+        var roleIds = request.RoleIds ?? [];
+        UserRules.RequireCallerHolds(operation.Principal, roleIds, "The user's roles");
+        if (await users.FindByUsernameAsync(request.Username!.Trim(), cancellationToken) is not null)
+            throw new DomainException($"A user named {request.Username.Trim()} already exists.");
+
+        var hash = await hashing.HashAsync(request.Password!, cancellationToken);
+        var created = User.Create(User.NewId(), request.Username, request.DisplayName, request.EmailAddress, roleIds, request.ViewFilter,
+            hash, request.MustChangePassword, clock.GetUtcNow());
+        await store.AppendAsync(User.StreamIdFor(created.UserId), User.StreamType, 0, [created], cancellationToken);
+
+        var user = new User();
+        user.Apply(created);
+        return UserView.Of(user);
+    }
+}
+
+/// <summary>Replaces a user's profile and roles; a <paramref name="NewPassword"/> resets the password (an administrator's reset).</summary>
+[Demands(Permission.Organization)]
+public sealed record UpdateUserCommand(
+    string Id, string? Username, string? DisplayName, string? EmailAddress, IReadOnlyList<string>? RoleIds, DescriptiveFilter? ViewFilter,
+    bool MustChangePassword, string? NewPassword) : IRequest<UserView>
+{
+    public override string ToString() => $"{nameof(UpdateUserCommand)} {{ Id = {Id}, Username = {Username}, RoleIds = [{string.Join(", ", RoleIds ?? [])}] }}";
+}
+
+public sealed class UpdateUserValidator : AbstractValidator<UpdateUserCommand>
+{
+    public UpdateUserValidator(PasswordPolicy policy)
+    {
+        RuleFor(c => c.Username).ValidUsername();
+        this.ValidProfile(c => c.DisplayName, c => c.EmailAddress, c => c.RoleIds, c => c.ViewFilter);
+        RuleFor(c => c.NewPassword).CustomAsync(async (password, context, cancellationToken) =>
+        {
+            if (password is not null && await policy.ProblemWithAsync(password, cancellationToken) is { } problem)
+                context.AddFailure("NewPassword", problem);
+        });
+    }
+}
+
+sealed class UpdateUserHandler(IEventStore store, IUserReadModel users, IPasswordHashing hashing, OperationContext operation, TimeProvider clock)
+    : IRequestHandler<UpdateUserCommand, UserView>
+{
+    public async Task<UserView> Handle(UpdateUserCommand request, CancellationToken cancellationToken)
+    {
+        var streamId = User.StreamIdFor(request.Id);
+        var (user, version) = await store.LoadAsync<User>(streamId, cancellationToken);
+        if (!user.Exists)
+            throw new NotFoundException($"There is no user with id {request.Id}.");
+
+        var roleIds = request.RoleIds ?? [];
+        UserRules.RequireCallerHolds(operation.Principal, user.RoleIds, "Changing this user");
+        UserRules.RequireCallerHolds(operation.Principal, roleIds, "The user's roles");
+        if (await users.FindByUsernameAsync(request.Username!.Trim(), cancellationToken) is { } sameName && sameName.Id != request.Id)
+            throw new DomainException($"A user named {request.Username.Trim()} already exists.");
+
+        var now = clock.GetUtcNow();
+        var events = new List<IDomainEvent>(user.Change(request.Username, request.DisplayName, request.EmailAddress, roleIds, request.ViewFilter,
+            request.MustChangePassword, now));
+        if (request.NewPassword is not null)
+            events.Add(user.SetPassword(await hashing.HashAsync(request.NewPassword, cancellationToken), request.MustChangePassword,
+                PasswordChangeReason.ResetByAdministrator, now));
+
+        if (events.Count > 0)
+        {
+            await store.AppendAsync(streamId, User.StreamType, version, events, cancellationToken);
+            foreach (var e in events)
+                user.Apply(e);
+        }
+        return UserView.Of(user);
+    }
+}
+
+[Demands(Permission.Organization)]
+public sealed record DeleteUserCommand(string Id) : IRequest<Unit>;
+
+sealed class DeleteUserHandler(IEventStore store, OperationContext operation, TimeProvider clock) : IRequestHandler<DeleteUserCommand, Unit>
+{
+    public async Task<Unit> Handle(DeleteUserCommand request, CancellationToken cancellationToken)
+    {
+        var streamId = User.StreamIdFor(request.Id);
+        var (user, version) = await store.LoadAsync<User>(streamId, cancellationToken);
+        if (!user.Exists)
+            throw new NotFoundException($"There is no user with id {request.Id}.");
+        if (user.Id == operation.Principal.UserId)
+            throw new DomainException("Users cannot delete themselves; another administrator must.");
+        UserRules.RequireCallerHolds(operation.Principal, user.RoleIds, "Deleting this user");
+
+        await store.AppendAsync(streamId, User.StreamType, version, user.Delete(clock.GetUtcNow()), cancellationToken);
+        return Unit.Value;
+    }
+}

@@ -1,0 +1,84 @@
+using FluentValidation;
+using Seq.Application.Settings;
+using Seq.Domain.Security;
+using Seq.Domain.Settings;
+using Seq.Domain.Users;
+
+namespace Seq.Application.Users;
+
+public sealed record UserView(
+    string Id, string Username, string? DisplayName, string? EmailAddress, IReadOnlyList<string> RoleIds,
+    DescriptiveFilter? ViewFilter, bool MustChangePassword)
+{
+    public static UserView Of(User user) =>
+        new(user.Id, user.Username, user.DisplayName, user.EmailAddress, user.RoleIds, user.ViewFilter, user.MustChangePassword);
+}
+
+/// <summary>What a login checks. Only login reads a password hash.</summary>
+public sealed record UserCredentials(string UserId, string PasswordHash, bool MustChangePassword, int PasswordVersion)
+{
+    public override string ToString() => $"UserCredentials {{ UserId = {UserId} }}";
+}
+
+public interface IUserReadModel
+{
+    Task<IReadOnlyList<UserView>> ListAsync(CancellationToken cancellationToken);
+
+    Task<UserView?> FindAsync(string id, CancellationToken cancellationToken);
+
+    Task<UserView?> FindByUsernameAsync(string username, CancellationToken cancellationToken);
+
+    Task<UserCredentials?> FindCredentialsAsync(string username, CancellationToken cancellationToken);
+}
+
+/// <summary>The rules a new password must meet: the instance's minimum length (setting MinimumPasswordLength) up to 128 characters.</summary>
+public sealed class PasswordPolicy(ISettingsReadModel settings)
+{
+    public async Task<string?> ProblemWithAsync(string password, CancellationToken cancellationToken)
+    {
+        var minimum = await MinimumLengthAsync(cancellationToken);
+        if (password.Length < minimum || password.Length > User.MaximumPasswordLength)
+            return $"A password must be {minimum} to {User.MaximumPasswordLength} characters long.";
+        if (string.IsNullOrWhiteSpace(password))
+            return "A password cannot be only white space.";
+        return null;
+    }
+
+    async Task<int> MinimumLengthAsync(CancellationToken cancellationToken)
+    {
+        var changed = await settings.GetChangedValuesAsync(cancellationToken);
+        var definition = SettingCatalogue.MinimumPasswordLength;
+        return changed.TryGetValue(definition.Name, out var value) && int.TryParse(value, out var length) ? length : int.Parse(definition.DefaultValue);
+    }
+}
+
+static class UserRules
+{
+    /// <summary>Nobody may hand out, through a user's roles, a permission they do not hold themselves.</summary>
+    public static void RequireCallerHolds(Security.Principal caller, IEnumerable<string> roleIds, string what)
+    {
+        var missing = User.PermissionsOf(roleIds).Where(p => !caller.Has(p)).Order().ToList();
+        if (missing.Count > 0)
+            throw new Security.AccessDeniedException($"{what} would grant {string.Join(", ", missing)}, which the caller does not hold.");
+    }
+
+    public static IRuleBuilderOptions<T, string?> ValidUsername<T>(this IRuleBuilder<T, string?> rule) =>
+        rule.NotEmpty().WithMessage("A username is required.")
+            .MaximumLength(User.MaximumUsernameLength).WithMessage($"A username may be at most {User.MaximumUsernameLength} characters long.")
+            .Must(u => u is null || !u.Any(char.IsControl)).WithMessage("A username may not contain control characters.");
+
+    public static void ValidProfile<T>(this AbstractValidator<T> validator, Func<T, string?> displayName, Func<T, string?> email,
+        Func<T, IReadOnlyList<string>?> roleIds, Func<T, DescriptiveFilter?> viewFilter)
+    {
+        validator.RuleFor(c => displayName(c)).MaximumLength(User.MaximumDisplayNameLength)
+            .WithMessage($"A display name may be at most {User.MaximumDisplayNameLength} characters long.").OverridePropertyName("DisplayName");
+        validator.RuleFor(c => email(c)).MaximumLength(User.MaximumEmailAddressLength)
+            .Must(e => string.IsNullOrWhiteSpace(e) || (e.Contains('@') && !e.Any(char.IsWhiteSpace)))
+            .WithMessage("The email address is not valid.").OverridePropertyName("EmailAddress");
+        validator.RuleFor(c => roleIds(c)).Must(ids => ids is null || ids.All(id => BuiltInRoles.Find(id ?? "") is not null))
+            .WithMessage("Every role id must name a role (GET /api/roles lists them).").OverridePropertyName("RoleIds");
+        validator.RuleFor(c => viewFilter(c)).Must(f => f is null || (f.Filter is { Length: <= User.MaximumFilterLength }
+                && (f.Description?.Length ?? 0) <= User.MaximumFilterLength && (f.FilterNonStrict?.Length ?? 0) <= User.MaximumFilterLength))
+            .WithMessage($"A view filter needs a Filter of at most {User.MaximumFilterLength} characters.").OverridePropertyName("ViewFilter");
+    }
+}

@@ -1,0 +1,179 @@
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Npgsql;
+using Seq.Application.Security;
+using Seq.Domain;
+using Seq.Domain.Security;
+using Seq.Domain.Users;
+using Seq.Infrastructure.EventSourcing;
+using Seq.Infrastructure.Users;
+
+namespace Seq.Infrastructure.Security;
+
+/// <summary>
+/// Users and API keys in memory, as an immutable snapshot swapped whole. It is reloaded after every local append of
+/// a user or key event (before the request that made it is answered), whenever another node's append notifies
+/// channel <c>seq_security_changed</c>, and every minute regardless.
+/// </summary>
+public sealed class SecurityDirectory(NpgsqlDataSource dataSource, ApiKeyTokens tokens) : ISecurityDirectory, IAppendObserver
+{
+    sealed record KeyEntry(byte[] Salt, byte[] Hash, Principal Principal);
+
+    sealed class Snapshot(Dictionary<string, DirectoryUser> users, Dictionary<string, KeyEntry[]> keysByPrefix)
+    {
+        public static readonly Snapshot Empty = new([], []);
+        public readonly Dictionary<string, DirectoryUser> Users = users;
+        public readonly Dictionary<string, KeyEntry[]>.AlternateLookup<ReadOnlySpan<char>> KeysByPrefix = keysByPrefix.GetAlternateLookup<ReadOnlySpan<char>>();
+        public int KeyCount => KeysByPrefix.Dictionary.Values.Sum(entries => entries.Length);
+    }
+
+    readonly SemaphoreSlim _refreshing = new(1, 1);
+    volatile Snapshot _snapshot = Snapshot.Empty;
+    long _requested;
+    long _completed;
+
+    public int UserCount => _snapshot.Users.Count;
+
+    public int KeyCount => _snapshot.KeyCount;
+
+    public Principal? AuthenticateApiKey(string token)
+    {
+        if (!ApiKeyTokens.IsWellFormed(token))
+            return null;
+        if (!_snapshot.KeysByPrefix.TryGetValue(token.AsSpan(0, ApiKeyTokens.PrefixLength), out var entries))
+            return null;
+        foreach (var entry in entries)
+            if (tokens.Matches(token, entry.Salt, entry.Hash))
+                return entry.Principal;
+        return null;
+    }
+
+    public DirectoryUser? FindUser(string userId) => _snapshot.Users.GetValueOrDefault(userId);
+
+    public async Task RefreshAsync(CancellationToken cancellationToken)
+    {
+        var request = Interlocked.Increment(ref _requested);
+        await _refreshing.WaitAsync(cancellationToken);
+        try
+        {
+            // A load that began after this request was made has already seen everything committed before it.
+            if (Interlocked.Read(ref _completed) >= request)
+                return;
+            var covers = Interlocked.Read(ref _requested);
+            _snapshot = await LoadAsync(cancellationToken);
+            Interlocked.Exchange(ref _completed, covers);
+        }
+        finally
+        {
+            _refreshing.Release();
+        }
+    }
+
+    public Task AfterCommitAsync(IReadOnlyList<IDomainEvent> events, CancellationToken cancellationToken) =>
+        events.Any(IsSecurityEvent) ? RefreshAsync(cancellationToken) : Task.CompletedTask;
+
+    static bool IsSecurityEvent(IDomainEvent e) =>
+        e.GetType().Namespace is "Seq.Domain.Users" or "Seq.Domain.ApiKeys";
+
+    async Task<Snapshot> LoadAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        // One snapshot for both tables, so a key is never paired with a stale view of its owner.
+        await using var transaction = await connection.BeginTransactionAsync(System.Data.IsolationLevel.RepeatableRead, cancellationToken);
+
+        var users = new Dictionary<string, DirectoryUser>(StringComparer.Ordinal);
+        await using (var command = new NpgsqlCommand("SELECT id, username, role_ids, password_version FROM users", connection, transaction))
+        await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+        {
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                var id = reader.GetString(0);
+                users[id] = new DirectoryUser(id, reader.GetString(1), User.PermissionsOf(reader.GetFieldValue<string[]>(2)), reader.GetInt32(3));
+            }
+        }
+
+        var keys = new Dictionary<string, List<KeyEntry>>(StringComparer.Ordinal);
+        await using (var command = new NpgsqlCommand(
+            "SELECT id, title, token_prefix, token_salt, token_hash, assigned_permissions, owner_id FROM api_keys", connection, transaction))
+        await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+        {
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                var assigned = ParsePermissions(reader.GetFieldValue<string[]>(5));
+                var ownerId = reader.IsDBNull(6) ? null : reader.GetString(6);
+                if (ownerId is not null)
+                {
+                    // A personal key can do only what its owner can do now; a key whose owner is gone can do nothing.
+                    if (!users.TryGetValue(ownerId, out var owner))
+                        continue;
+                    assigned.IntersectWith(owner.Permissions);
+                }
+                assigned.Add(Permission.Public);
+                var principal = new Principal(PrincipalType.ApiKey, reader.GetString(1), reader.GetString(0), ownerId, assigned);
+                var prefix = reader.GetString(2);
+                if (!keys.TryGetValue(prefix, out var entries))
+                    keys[prefix] = entries = [];
+                entries.Add(new KeyEntry(reader.GetFieldValue<byte[]>(3), reader.GetFieldValue<byte[]>(4), principal));
+            }
+        }
+        await transaction.CommitAsync(cancellationToken);
+        return new Snapshot(users, keys.ToDictionary(pair => pair.Key, pair => pair.Value.ToArray(), StringComparer.Ordinal));
+    }
+
+    static HashSet<Permission> ParsePermissions(IEnumerable<string> names)
+    {
+        var permissions = new HashSet<Permission>();
+        foreach (var name in names)
+            if (Enum.TryParse<Permission>(name, ignoreCase: false, out var permission) && Enum.IsDefined(permission))
+                permissions.Add(permission);
+        return permissions;
+    }
+}
+
+/// <summary>Keeps the directory current with changes made by other nodes, by listening for their notifications.</summary>
+public sealed class SecurityDirectoryListener(NpgsqlDataSource dataSource, SecurityDirectory directory, ILogger<SecurityDirectoryListener> logger)
+    : BackgroundService
+{
+    static readonly TimeSpan FullReloadInterval = TimeSpan.FromMinutes(1);
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var delay = TimeSpan.FromSeconds(1);
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                await using var connection = await dataSource.OpenConnectionAsync(stoppingToken);
+                await using (var listen = new NpgsqlCommand($"LISTEN {UsersProjection.SecurityChangedChannel}", connection))
+                    await listen.ExecuteNonQueryAsync(stoppingToken);
+
+                // Anything committed while no connection was listening is picked up by this reload.
+                await directory.RefreshAsync(stoppingToken);
+                delay = TimeSpan.FromSeconds(1);
+                while (!stoppingToken.IsCancellationRequested)
+                {
+                    // Woken by a notification or, failing one, by the interval: either way, reload.
+                    await connection.WaitAsync(FullReloadInterval, stoppingToken);
+                    await directory.RefreshAsync(stoppingToken);
+                }
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e) when (e is NpgsqlException or TimeoutException or InvalidOperationException)
+            {
+                logger.LogWarning(e, "Lost the notification connection for user and API key changes; reconnecting in {Delay}", delay);
+                try
+                {
+                    await Task.Delay(delay, stoppingToken);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(30).Ticks));
+            }
+        }
+    }
+}
