@@ -1,10 +1,13 @@
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Npgsql;
 using Seq.Application.EventSourcing;
 using Seq.Application.Feeds;
+using Seq.Application.Security;
 using Seq.Application.Settings;
 using Seq.Infrastructure.EventSourcing;
 using Seq.Infrastructure.Feeds;
+using Seq.Infrastructure.Security;
 using Seq.Infrastructure.Settings;
 
 namespace Seq.Infrastructure;
@@ -22,6 +25,12 @@ public static class DependencyInjection
         services.AddSingleton<ISettingsReadModel, SettingsReadModel>();
         services.AddSingleton<IInlineProjection, NuGetFeedsProjection>();
         services.AddSingleton<INuGetFeedReadModel, NuGetFeedReadModel>();
+        services.AddSingleton<IPasswordHashing>(_ => new PasswordHashingPool(
+            new PasswordHasher(), PasswordHashingPool.DefaultThreads, PasswordHashingPool.DefaultQueueCapacity));
+        services.TryAddSingleton(LoginThrottleOptions.Default);
+        services.AddSingleton<ILoginThrottle, LoginThrottle>();
+        services.TryAddSingleton(SessionOptions.Default);
+        services.AddSingleton<ISessions, PostgresSessions>();
         return services;
     }
 
