@@ -1,15 +1,16 @@
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Npgsql;
 using Seq.Application.EventSourcing;
 using Seq.Application.Feeds;
+using Seq.Application.Security;
 using Seq.Application.Settings;
 using Seq.Infrastructure.EventSourcing;
 using Seq.Infrastructure.Feeds;
-using Seq.Infrastructure.Settings;
 using Seq.Infrastructure.Security;
+using Seq.Infrastructure.Settings;
 using Seq.Infrastructure.Users;
 using Seq.Application.Users;
-using Seq.Application.Security;
 
 namespace Seq.Infrastructure;
 
@@ -35,6 +36,12 @@ public static class DependencyInjection
         services.AddSingleton<IAppendObserver>(provider => provider.GetRequiredService<SecurityDirectory>());
         services.AddHostedService<SecurityDirectoryListener>();
         services.AddSingleton<InstanceAuthenticationState>();
+        services.AddSingleton<IPasswordHashing>(_ => new PasswordHashingPool(
+            new PasswordHasher(), PasswordHashingPool.DefaultThreads, PasswordHashingPool.DefaultQueueCapacity));
+        services.TryAddSingleton(LoginThrottleOptions.Default);
+        services.AddSingleton<ILoginThrottle, LoginThrottle>();
+        services.TryAddSingleton(SessionOptions.Default);
+        services.AddSingleton<ISessions, PostgresSessions>();
         return services;
     }
 

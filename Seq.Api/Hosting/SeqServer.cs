@@ -50,6 +50,7 @@ public static class SeqServer
 
         builder.Services.Configure<JsonOptions>(json => json.SerializerOptions.PropertyNamingPolicy = null);
         builder.Services.Configure<RouteHandlerOptions>(routing => routing.ThrowOnBadRequest = true);
+        builder.Services.AddSingleton(options.LoginThrottle);
         builder.Services.AddApplication();
         builder.Services.AddInfrastructure(options.ConnectionString);
         builder.Services.AddSingleton(options.SecretKey);

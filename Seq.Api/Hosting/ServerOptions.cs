@@ -11,6 +11,8 @@ public sealed record ServerOptions(string ConnectionString, IReadOnlyList<string
 
     public RequestLimits Limits { get; init; } = RequestLimits.Default;
 
+    public LoginThrottleOptions LoginThrottle { get; init; } = LoginThrottleOptions.Default;
+
     /// <summary>Where the first start prints a generated administrator password (never to the log).</summary>
     public TextWriter Console { get; init; } = System.Console.Out;
 

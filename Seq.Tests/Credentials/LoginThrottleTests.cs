@@ -1,0 +1,144 @@
+using Seq.Infrastructure.Security;
+
+namespace Seq.Tests.Credentials;
+
+public sealed class LoginThrottleTests(CredentialsDatabase database) : IClassFixture<CredentialsDatabase>
+{
+    readonly ManualClock _clock = new();
+    readonly string _username = $"user-{Guid.NewGuid():N}";
+    readonly string _address = $"10.{Random.Shared.Next(256)}.{Random.Shared.Next(256)}.{Guid.NewGuid():N}";
+
+    LoginThrottle Throttle(LoginThrottleOptions? options = null) =>
+        new(database.DataSource, _clock, options ?? LoginThrottleOptions.Default);
+
+    [Fact]
+    public async Task Five_failures_leave_an_account_open_and_the_sixth_blocks_it_for_two_seconds_then_the_seventh_for_four()
+    {
+        var throttle = Throttle();
+
+        await FailAsync(throttle, _username, null, 5);
+        (await throttle.BlockedForAsync(_username, null, CancellationToken.None)).ShouldBeNull();
+
+        await FailAsync(throttle, _username, null, 1);
+        (await throttle.BlockedForAsync(_username, null, CancellationToken.None)).ShouldBe(TimeSpan.FromSeconds(2));
+        _clock.Advance(TimeSpan.FromSeconds(1.5));
+        (await throttle.BlockedForAsync(_username, null, CancellationToken.None)).ShouldBe(TimeSpan.FromSeconds(0.5));
+        _clock.Advance(TimeSpan.FromSeconds(0.5));
+        (await throttle.BlockedForAsync(_username, null, CancellationToken.None)).ShouldBeNull();
+
+        await FailAsync(throttle, _username, null, 1);
+        (await throttle.BlockedForAsync(_username, null, CancellationToken.None)).ShouldBe(TimeSpan.FromSeconds(4));
+    }
+
+    [Fact]
+    public async Task A_block_never_exceeds_the_maximum()
+    {
+        var throttle = Throttle(new LoginThrottleOptions(MaximumBlock: TimeSpan.FromMinutes(1)));
+
+        await FailAsync(throttle, _username, null, 60);
+
+        (await throttle.BlockedForAsync(_username, null, CancellationToken.None)).ShouldBe(TimeSpan.FromMinutes(1));
+    }
+
+    [Fact]
+    public async Task An_address_is_blocked_only_after_twenty_failures_across_any_accounts()
+    {
+        var throttle = Throttle();
+
+        for (var i = 0; i < 20; i++)
+            await throttle.RecordFailureAsync($"{_username}-{i}", _address, CancellationToken.None);
+        (await throttle.BlockedForAsync($"{_username}-new", _address, CancellationToken.None)).ShouldBeNull();
+
+        await throttle.RecordFailureAsync($"{_username}-20", _address, CancellationToken.None);
+        (await throttle.BlockedForAsync($"{_username}-new", _address, CancellationToken.None)).ShouldBe(TimeSpan.FromSeconds(2));
+        (await throttle.BlockedForAsync($"{_username}-new", $"{_address}-elsewhere", CancellationToken.None)).ShouldBeNull();
+    }
+
+    [Fact]
+    public async Task A_success_clears_the_account_block_but_not_the_address_block()
+    {
+        var throttle = Throttle();
+        await FailAsync(throttle, _username, _address, 21);
+        (await throttle.BlockedForAsync(_username, null, CancellationToken.None)).ShouldBe(TimeSpan.FromMinutes(15));
+
+        await throttle.RecordSuccessAsync(_username, CancellationToken.None);
+
+        (await throttle.BlockedForAsync(_username, null, CancellationToken.None)).ShouldBeNull();
+        (await throttle.BlockedForAsync(_username, _address, CancellationToken.None)).ShouldBe(TimeSpan.FromSeconds(2));
+        (await throttle.BlockedForAsync($"{_username}-other", _address, CancellationToken.None)).ShouldBe(TimeSpan.FromSeconds(2));
+    }
+
+    [Fact]
+    public async Task Failures_older_than_the_forget_period_start_the_count_over()
+    {
+        var throttle = Throttle(new LoginThrottleOptions(ForgetAfter: TimeSpan.FromMinutes(10)));
+        await FailAsync(throttle, _username, null, 5);
+
+        _clock.Advance(TimeSpan.FromMinutes(10) + TimeSpan.FromSeconds(1));
+        await FailAsync(throttle, _username, null, 5);
+
+        (await throttle.BlockedForAsync(_username, null, CancellationToken.None)).ShouldBeNull();
+        await FailAsync(throttle, _username, null, 1);
+        (await throttle.BlockedForAsync(_username, null, CancellationToken.None)).ShouldBe(TimeSpan.FromSeconds(2));
+    }
+
+    [Fact]
+    public async Task Failures_within_the_forget_period_keep_counting()
+    {
+        var throttle = Throttle(new LoginThrottleOptions(ForgetAfter: TimeSpan.FromMinutes(10)));
+        await FailAsync(throttle, _username, null, 5);
+
+        _clock.Advance(TimeSpan.FromMinutes(9));
+        await FailAsync(throttle, _username, null, 1);
+
+        (await throttle.BlockedForAsync(_username, null, CancellationToken.None)).ShouldBe(TimeSpan.FromSeconds(2));
+    }
+
+    [Fact]
+    public async Task Two_different_usernames_do_not_share_an_account_block()
+    {
+        var throttle = Throttle();
+
+        await FailAsync(throttle, $"{_username}-alice", null, 6);
+
+        (await throttle.BlockedForAsync($"{_username}-alice", null, CancellationToken.None)).ShouldNotBeNull();
+        (await throttle.BlockedForAsync($"{_username}-bob", null, CancellationToken.None)).ShouldBeNull();
+    }
+
+    [Fact]
+    public async Task Usernames_count_as_one_account_whatever_their_case_and_surrounding_spaces()
+    {
+        var throttle = Throttle();
+
+        string[] spellings = [_username.ToUpperInvariant(), $" {_username} ", $"{char.ToUpperInvariant(_username[0])}{_username[1..]}", $"{_username}\t", $"\n{_username.ToUpperInvariant()}", _username];
+        foreach (var spelling in spellings)
+            await throttle.RecordFailureAsync(spelling, null, CancellationToken.None);
+
+        (await throttle.BlockedForAsync(_username.ToUpperInvariant(), null, CancellationToken.None)).ShouldBe(TimeSpan.FromSeconds(2));
+        (await CountRowsAsync($"account:{_username}")).ShouldBe(1);
+    }
+
+    [Fact]
+    public async Task Pruning_deletes_forgotten_rows_that_block_nothing_and_keeps_the_rest()
+    {
+        var throttle = Throttle(new LoginThrottleOptions(ForgetAfter: TimeSpan.FromMinutes(10)));
+        await FailAsync(throttle, $"{_username}-old", _address, 1);
+        _clock.Advance(TimeSpan.FromMinutes(11));
+        await FailAsync(throttle, $"{_username}-recent", null, 1);
+
+        await throttle.PruneAsync(CancellationToken.None);
+
+        (await CountRowsAsync($"account:{_username}-old")).ShouldBe(0);
+        (await CountRowsAsync($"address:{_address}")).ShouldBe(0);
+        (await CountRowsAsync($"account:{_username}-recent")).ShouldBe(1);
+    }
+
+    static async Task FailAsync(LoginThrottle throttle, string username, string? address, int times)
+    {
+        for (var i = 0; i < times; i++)
+            await throttle.RecordFailureAsync(username, address, CancellationToken.None);
+    }
+
+    async Task<long> CountRowsAsync(string key) =>
+        await database.ScalarAsync<long>("SELECT count(*) FROM login_throttle WHERE key = $1", key);
+}

@@ -1,0 +1,103 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Seq.Api.Endpoints;
+using Seq.Domain.Security;
+using Seq.Tests.Support;
+using Xunit.Abstractions;
+
+namespace Seq.Tests.Security;
+
+/// <summary>
+/// Every endpoint of the running server, called by every kind of caller: anonymous, a user of each built-in role
+/// (by session cookie), and an API key holding each single permission. The expected answer comes from the
+/// permission the endpoint declares, so an endpoint added later is covered without anyone remembering to add it.
+/// </summary>
+public sealed class AuthorizationMatrixTests(ITestOutputHelper output) : IAsyncLifetime
+{
+    sealed record Caller(string Name, HttpClient Client, IReadOnlySet<Permission>? Permissions, bool IsUser);
+
+    sealed record Call(string Method, string Path, DemandsPermission Demand);
+
+    TestServer _server = null!;
+
+    public async Task InitializeAsync() => _server = await TestServer.StartAsync();
+
+    public async Task DisposeAsync() => await _server.DisposeAsync();
+
+    [Fact]
+    public async Task Every_endpoint_answers_every_caller_as_its_declared_permission_requires()
+    {
+        var callers = await CallersAsync();
+        var calls = LiveCalls();
+        calls.Count.ShouldBeGreaterThan(25);
+
+        var failures = new List<string>();
+        var checkedCount = 0;
+        foreach (var call in calls)
+        {
+            foreach (var caller in callers)
+            {
+                using var response = await SendAsync(caller.Client, call);
+                var status = (int)response.StatusCode;
+                var allowed = caller.Permissions is { } held && held.Contains(call.Demand.Permission) && (!call.Demand.User || caller.IsUser);
+                var expectation = allowed ? "not 401/403, below 500"
+                    : caller.Permissions is null ? "401" : "403";
+                var ok = allowed
+                    ? status is not (401 or 403) && status < 500
+                    : status == (caller.Permissions is null ? 401 : 403);
+                checkedCount++;
+                if (!ok)
+                    failures.Add($"{call.Method} {call.Path} as {caller.Name}: {status}, expected {expectation}: {await response.Content.ReadAsStringAsync()}");
+            }
+        }
+
+        output.WriteLine($"{calls.Count} endpoint methods × {callers.Count} callers = {checkedCount} requests");
+        failures.ShouldBeEmpty(string.Join('\n', failures));
+    }
+
+    /// <summary>The live endpoint list, with route parameters filled by a value that names nothing. Logout goes last: it ends the caller's session.</summary>
+    List<Call> LiveCalls() =>
+    [
+        .. _server.Services.GetRequiredService<EndpointDataSource>().Endpoints.OfType<RouteEndpoint>()
+            .SelectMany(endpoint => (endpoint.Metadata.GetMetadata<HttpMethodMetadata>()?.HttpMethods ?? ["GET"])
+                .Select(method => new Call(method, "/" + FillParameters(endpoint.RoutePattern.RawText!.TrimStart('/')),
+                    endpoint.Metadata.GetMetadata<DemandsPermission>()!)))
+            .OrderBy(call => call.Path.EndsWith("/logout", StringComparison.Ordinal))
+            .ThenBy(call => call.Path, StringComparer.Ordinal).ThenBy(call => call.Method, StringComparer.Ordinal),
+    ];
+
+    static string FillParameters(string pattern) =>
+        System.Text.RegularExpressions.Regex.Replace(pattern, @"\{[^}]+\}", "matrix-probe-0");
+
+    static Task<HttpResponseMessage> SendAsync(HttpClient client, Call call)
+    {
+        var request = new HttpRequestMessage(new HttpMethod(call.Method), call.Path);
+        if (call.Method is "POST" or "PUT" or "PATCH")
+            request.Content = new StringContent("{}", Encoding.UTF8, "application/json");
+        return client.SendAsync(request);
+    }
+
+    async Task<List<Caller>> CallersAsync()
+    {
+        var callers = new List<Caller> { new("anonymous", _server.CreateClient(), null, false) };
+        foreach (var role in BuiltInRoles.All)
+        {
+            var username = $"matrix-{role.Id}";
+            await _server.CreateUserAsync(username, "matrix-password-1", role.Id);
+            callers.Add(new Caller(role.Title, await _server.LoginAsync(username, "matrix-password-1"), role.Permissions, true));
+        }
+
+        foreach (var permission in Enum.GetValues<Permission>())
+        {
+            using var created = await _server.Client.PostAsJsonAsync("/api/apikeys",
+                new { Title = $"matrix {permission}", AssignedPermissions = new[] { permission.ToString() } });
+            var token = (await TestServer.ReadAsync(created, HttpStatusCode.Created)).GetProperty("Token").GetString()!;
+            callers.Add(new Caller($"API key with {permission}", _server.ApiKeyClient(token), new HashSet<Permission> { Permission.Public, permission }, false));
+        }
+        return callers;
+    }
+}
