@@ -1,10 +1,14 @@
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
+using Seq.Application.ApiKeys;
 using Seq.Application.EventSourcing;
 using Seq.Application.Feeds;
+using Seq.Application.Security;
 using Seq.Application.Settings;
+using Seq.Infrastructure.ApiKeys;
 using Seq.Infrastructure.EventSourcing;
 using Seq.Infrastructure.Feeds;
+using Seq.Infrastructure.Security;
 using Seq.Infrastructure.Settings;
 
 namespace Seq.Infrastructure;
@@ -22,6 +26,9 @@ public static class DependencyInjection
         services.AddSingleton<ISettingsReadModel, SettingsReadModel>();
         services.AddSingleton<IInlineProjection, NuGetFeedsProjection>();
         services.AddSingleton<INuGetFeedReadModel, NuGetFeedReadModel>();
+        services.AddSingleton<IInlineProjection, ApiKeysProjection>();
+        services.AddSingleton<IApiKeyReadModel, ApiKeyReadModel>();
+        services.AddSingleton<IApiKeyTokens, ApiKeyTokens>();
         return services;
     }
 
