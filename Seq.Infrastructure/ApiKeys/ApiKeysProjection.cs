@@ -34,9 +34,10 @@ sealed class ApiKeysProjection : IInlineProjection
                 return;
         }
 
-        // Every node listens on this channel and reloads the keys it authenticates against. Committed with the change, so a node that hears it and reloads always sees the change. An API key append
-        // carries one event; should one ever carry more, PostgreSQL delivers identical notifications of a
-        // transaction only once.
+        // Every node listens on this channel and reloads the keys it authenticates against. The notification is
+        // delivered only when the change commits, so a node that hears it and reloads always sees the change. An
+        // API key append carries one event; should one ever carry more, PostgreSQL delivers identical
+        // notifications of one transaction only once.
         commands.Add("SELECT pg_notify('seq_security_changed', '')");
     }
 
