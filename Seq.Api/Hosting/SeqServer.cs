@@ -71,6 +71,7 @@ public static class SeqServer
         app.MapHealthEndpoints();
         app.MapSettingsEndpoints();
         app.MapFeedEndpoints();
+        app.MapApiKeyEndpoints();
         app.MapRoleEndpoints();
         return app;
     }
