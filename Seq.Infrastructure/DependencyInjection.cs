@@ -1,10 +1,12 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Npgsql;
+using Seq.Application.ApiKeys;
 using Seq.Application.EventSourcing;
 using Seq.Application.Feeds;
 using Seq.Application.Security;
 using Seq.Application.Settings;
+using Seq.Infrastructure.ApiKeys;
 using Seq.Infrastructure.EventSourcing;
 using Seq.Infrastructure.Feeds;
 using Seq.Infrastructure.Security;
@@ -42,6 +44,9 @@ public static class DependencyInjection
         services.AddSingleton<ILoginThrottle, LoginThrottle>();
         services.TryAddSingleton(SessionOptions.Default);
         services.AddSingleton<ISessions, PostgresSessions>();
+        services.AddSingleton<IInlineProjection, ApiKeysProjection>();
+        services.AddSingleton<IApiKeyReadModel, ApiKeyReadModel>();
+        services.AddSingleton<IApiKeyTokens>(provider => provider.GetRequiredService<ApiKeyTokens>());
         return services;
     }
 

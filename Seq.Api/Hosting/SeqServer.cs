@@ -80,6 +80,7 @@ public static class SeqServer
         app.MapHealthEndpoints();
         app.MapSettingsEndpoints();
         app.MapFeedEndpoints();
+        app.MapApiKeyEndpoints();
         app.MapRoleEndpoints();
         app.MapUserEndpoints();
         return app;

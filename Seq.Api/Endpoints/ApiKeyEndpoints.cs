@@ -1,0 +1,121 @@
+using System.Text.Json;
+using MediatR;
+using Seq.Application.ApiKeys;
+using Seq.Application.EventSourcing;
+using Seq.Domain;
+using Seq.Domain.ApiKeys;
+using Seq.Domain.Security;
+using Seq.Domain.Users;
+
+namespace Seq.Api.Endpoints;
+
+static class ApiKeyEndpoints
+{
+    public static void MapApiKeyEndpoints(this IEndpointRouteBuilder app)
+    {
+        var group = app.MapGroup("/api/apikeys");
+
+        group.MapGet("/resources", () => Results.Ok(new
+        {
+            Links = new Dictionary<string, string> { ["Items"] = "api/apikeys", ["Item"] = "api/apikeys/{id}", ["Template"] = "api/apikeys/template" },
+        })).Demands(Permission.Write);
+
+        group.MapGet("/template", (OperationContext operation) =>
+            Results.Ok(ToEntity(new ApiKeyView("", "", "", [Permission.Ingest], operation.Principal.UserId, InputSettings.None)))).Demands(Permission.Write);
+
+        group.MapGet("/", async (string? ownerId, IMediator mediator, CancellationToken cancellationToken) =>
+            Results.Ok((await mediator.Send(new ListApiKeysQuery(string.IsNullOrEmpty(ownerId) ? null : ownerId), cancellationToken))
+                .Select(key => ToEntity(key)))).Demands(Permission.Write);
+
+        group.MapGet("/{id}", async (string id, IMediator mediator, CancellationToken cancellationToken) =>
+            Results.Ok(ToEntity(await mediator.Send(new GetApiKeyQuery(id), cancellationToken)))).Demands(Permission.Write);
+
+        group.MapPost("/", async (ApiKeyBody body, IMediator mediator, CancellationToken cancellationToken) =>
+        {
+            if (!string.IsNullOrEmpty(body.Token))
+                return TokenChosenByClient();
+            var command = new CreateApiKeyCommand(body.Title, ParsePermissions(body.AssignedPermissions), string.IsNullOrEmpty(body.OwnerId) ? null : body.OwnerId,
+                ParseInputSettings(body.InputSettings));
+            var created = await mediator.Send(command, cancellationToken);
+            return Results.Created($"/api/apikeys/{created.ApiKey.Id}", ToEntity(created.ApiKey, created.Token));
+        }).Demands(Permission.Write);
+
+        group.MapPut("/{id}", async (string id, ApiKeyBody body, IMediator mediator, CancellationToken cancellationToken) =>
+        {
+            if (body.Id is { Length: > 0 } bodyId && bodyId != id)
+                return Results.Json(new { Error = $"The body names the API key {bodyId} but the address names {id}." }, statusCode: StatusCodes.Status400BadRequest);
+            if (!string.IsNullOrEmpty(body.Token))
+                return TokenChosenByClient();
+            var command = new UpdateApiKeyCommand(id, body.Title, ParsePermissions(body.AssignedPermissions), ParseInputSettings(body.InputSettings));
+            return Results.Ok(ToEntity(await mediator.Send(command, cancellationToken)));
+        }).Demands(Permission.Write);
+
+        group.MapDelete("/{id}", async (string id, IMediator mediator, CancellationToken cancellationToken) =>
+        {
+            await mediator.Send(new DeleteApiKeyCommand(id), cancellationToken);
+            return Results.NoContent();
+        }).Demands(Permission.Write);
+    }
+
+    /// <summary>
+    /// Seq's API key entity as a request body. <c>OwnerId</c> is read only when creating: a key's owner never changes.
+    /// A <c>Token</c> is refused, because the server generates every token.
+    /// </summary>
+    sealed record ApiKeyBody(string? Id, string? Title, string? Token, IReadOnlyList<string?>? AssignedPermissions, string? OwnerId, InputSettingsBody? InputSettings)
+    {
+        public override string ToString() => $"ApiKeyBody {{ Id = {Id}, Title = {Title}, OwnerId = {OwnerId} }}";
+    }
+
+    sealed record InputSettingsBody(IReadOnlyList<AppliedPropertyBody?>? AppliedProperties, string? MinimumLevel, FilterBody? Filter, bool? UseServerTimestamps);
+
+    sealed record AppliedPropertyBody(string? Name, JsonElement? Value);
+
+    sealed record FilterBody(string? Description, bool? DescriptionIsExcluded, string? Filter, string? FilterNonStrict);
+
+    static IResult TokenChosenByClient() =>
+        Results.Json(new { Error = "The server generates every API key's token; a request cannot set one." }, statusCode: StatusCodes.Status400BadRequest);
+
+    static IReadOnlyList<Permission>? ParsePermissions(IReadOnlyList<string?>? names) =>
+        names?.Select(name => Enum.GetValues<Permission>().Cast<Permission?>()
+                .FirstOrDefault(p => string.Equals(p.ToString(), name?.Trim(), StringComparison.OrdinalIgnoreCase))
+            ?? throw new DomainException($"There is no permission named {name}; the permissions are {string.Join(", ", Enum.GetNames<Permission>())}."))
+            .ToList();
+
+    static InputSettings? ParseInputSettings(InputSettingsBody? body)
+    {
+        if (body is null)
+            return null;
+        var properties = (body.AppliedProperties ?? []).Select(p => new InputAppliedProperty(p?.Name ?? "", ParseValue(p?.Value))).ToList();
+        var filter = body.Filter is { } f ? new DescriptiveFilter(f.Description, f.DescriptionIsExcluded ?? false, f.Filter ?? "", f.FilterNonStrict) : null;
+        return new InputSettings(properties, body.MinimumLevel, filter, body.UseServerTimestamps ?? false);
+    }
+
+    // Seq's applied property values are JSON scalars; they are kept as text, so 42 and "42" are the same value.
+    static string? ParseValue(JsonElement? value) => value?.ValueKind switch
+    {
+        null or JsonValueKind.Null or JsonValueKind.Undefined => null,
+        JsonValueKind.String => value.Value.GetString(),
+        JsonValueKind.Number => value.Value.GetRawText(),
+        JsonValueKind.True => "true",
+        JsonValueKind.False => "false",
+        _ => throw new DomainException("An applied property's value must be a string, a number, true, false or null."),
+    };
+
+    static object ToEntity(ApiKeyView key, string? token = null) => new
+    {
+        key.Id,
+        key.Title,
+        Token = token,
+        key.TokenPrefix,
+        AssignedPermissions = key.AssignedPermissions.Select(p => p.ToString()),
+        key.OwnerId,
+        InputSettings = new
+        {
+            AppliedProperties = key.InputSettings.AppliedProperties.Select(p => new { p.Name, p.Value }),
+            key.InputSettings.MinimumLevel,
+            Filter = key.InputSettings.Filter is { } f ? new { f.Description, f.DescriptionIsExcluded, f.Filter, f.FilterNonStrict } : null,
+            key.InputSettings.UseServerTimestamps,
+        },
+        Links = new Dictionary<string, string> { ["Self"] = $"api/apikeys/{key.Id}" },
+    };
+}

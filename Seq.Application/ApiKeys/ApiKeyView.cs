@@ -1,0 +1,99 @@
+using FluentValidation;
+using Seq.Application.Pipeline;
+using Seq.Application.Security;
+using Seq.Domain.ApiKeys;
+using Seq.Domain.Security;
+
+namespace Seq.Application.ApiKeys;
+
+/// <summary>An API key as callers see it: the token's public prefix, never the token.</summary>
+public sealed record ApiKeyView(
+    string Id, string Title, string TokenPrefix, IReadOnlyList<Permission> AssignedPermissions, string? OwnerId, InputSettings InputSettings);
+
+/// <summary>The API keys projection.</summary>
+public interface IApiKeyReadModel
+{
+    /// <summary>Every key, shared and personal, ordered by title.</summary>
+    Task<IReadOnlyList<ApiKeyView>> ListAsync(CancellationToken cancellationToken);
+
+    /// <summary>The personal keys of one user, ordered by title.</summary>
+    Task<IReadOnlyList<ApiKeyView>> ListOwnedByAsync(string ownerId, CancellationToken cancellationToken);
+
+    Task<ApiKeyView?> FindAsync(string id, CancellationToken cancellationToken);
+}
+
+/// <summary>The fields a request sets on a key.</summary>
+public interface IApiKeyFields
+{
+    string? Title { get; }
+    IReadOnlyList<Permission>? AssignedPermissions { get; }
+    InputSettings? InputSettings { get; }
+}
+
+/// <summary>The shape of a key's fields, shared by creating and updating one.</summary>
+public sealed class ApiKeyFieldsValidator : AbstractValidator<IApiKeyFields>
+{
+    public ApiKeyFieldsValidator()
+    {
+        RuleFor(c => c.Title).Must(t => !string.IsNullOrWhiteSpace(t)).WithMessage("An API key needs a title.")
+            .Must(t => t is null || t.Trim().Length <= ApiKey.MaximumTitleLength)
+            .WithMessage($"An API key's title may be at most {ApiKey.MaximumTitleLength} characters long.")
+            .Must(t => t is null || !t.Trim().Any(char.IsControl)).WithMessage("An API key's title may not contain control characters.");
+
+        RuleFor(c => c.AssignedPermissions).Must(p => p is { Count: > 0 }).WithMessage("An API key needs at least one permission.");
+        RuleForEach(c => c.AssignedPermissions).Must(p => Enum.IsDefined(p)).WithMessage("An API key's permissions must be among Seq's permissions.");
+
+        When(c => c.InputSettings is not null, () =>
+        {
+            RuleFor(c => c.InputSettings!.MinimumLevel).Must(l => l is null || ApiKey.CanonicalLevel(l) is not null)
+                .WithMessage($"A minimum level must be one of {string.Join(", ", ApiKey.Levels)}.");
+            RuleFor(c => c.InputSettings!.AppliedProperties).NotNull().WithMessage("An API key's applied properties must be a list.");
+            RuleForEach(c => c.InputSettings!.AppliedProperties).Must(p => p is not null && !string.IsNullOrWhiteSpace(p.Name))
+                .WithMessage("An applied property needs a name.")
+                .Must(p => p?.Name is null || p.Name.Trim().Length <= ApiKey.MaximumPropertyNameLength)
+                .WithMessage($"An applied property's name may be at most {ApiKey.MaximumPropertyNameLength} characters long.")
+                .Must(p => p?.Name is null || !p.Name.Trim().Any(char.IsControl))
+                .WithMessage("An applied property's name may not contain control characters.");
+            RuleFor(c => c.InputSettings!.AppliedProperties)
+                .Must(ps => ps is null || ps.Where(p => p?.Name is not null).GroupBy(p => p.Name.Trim(), StringComparer.Ordinal).All(g => g.Count() == 1))
+                .WithMessage("Each applied property may be given only once.");
+            RuleFor(c => c.InputSettings!.Filter)
+                .Must(f => f is null || (f.Filter?.Length ?? 0) <= ApiKey.MaximumFilterLength && (f.FilterNonStrict?.Length ?? 0) <= ApiKey.MaximumFilterLength
+                    && (f.Description?.Length ?? 0) <= ApiKey.MaximumFilterLength)
+                .WithMessage($"A filter and its description may be at most {ApiKey.MaximumFilterLength} characters long.");
+        });
+    }
+}
+
+/// <summary>Who may see a key and what they may give one; the handlers apply these to the operation's principal.</summary>
+static class ApiKeyAccess
+{
+    /// <summary>Organization administrators see every key; everyone else sees only their own personal keys.</summary>
+    public static bool CanSee(Principal principal, string? ownerId) =>
+        principal.Has(Permission.Organization) || ownerId is not null && ownerId == principal.UserId;
+
+    public static NotFoundException NotFound(string id) => new($"There is no API key with id {id}.");
+
+    /// <summary>A key may carry only permissions its creator holds, so that making a key never escalates privilege.</summary>
+    public static void RequireAssignable(Principal principal, IEnumerable<Permission> permissions)
+    {
+        foreach (var permission in permissions.Distinct().Order())
+        {
+            if (!principal.Has(permission))
+                throw new AccessDeniedException($"An API key cannot be given the {permission} permission, because the caller does not hold it.");
+        }
+    }
+
+    /// <summary>A shared key needs Organization; a personal key can only be made for the caller's own user.</summary>
+    public static void RequireOwnerAllowed(Principal principal, string? ownerId)
+    {
+        if (ownerId is null)
+        {
+            if (!principal.Has(Permission.Organization))
+                throw new AccessDeniedException("Creating a shared API key (one without an owner) needs the Organization permission.");
+            return;
+        }
+        if (ownerId != principal.UserId)
+            throw new AccessDeniedException("A personal API key can only be created for the caller's own user.");
+    }
+}

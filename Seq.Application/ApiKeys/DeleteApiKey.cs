@@ -1,0 +1,28 @@
+using MediatR;
+using Seq.Application.EventSourcing;
+using Seq.Application.Security;
+using Seq.Domain.ApiKeys;
+using Seq.Domain.Security;
+
+namespace Seq.Application.ApiKeys;
+
+[Demands(Permission.Write)]
+public sealed record DeleteApiKeyCommand(string Id) : IRequest<Unit>;
+
+sealed class DeleteApiKeyHandler(IEventStore store, OperationContext operation, TimeProvider clock) : IRequestHandler<DeleteApiKeyCommand, Unit>
+{
+    public async Task<Unit> Handle(DeleteApiKeyCommand request, CancellationToken cancellationToken)
+    {
+        var streamId = ApiKey.StreamIdFor(request.Id);
+        var (key, version) = await store.LoadAsync<ApiKey>(streamId, cancellationToken);
+        if (!ApiKeyAccess.CanSee(operation.Principal, key.OwnerId))
+            throw ApiKeyAccess.NotFound(request.Id);
+
+        var events = key.Delete(clock.GetUtcNow());
+        if (events.Count == 0)
+            throw ApiKeyAccess.NotFound(request.Id);
+
+        await store.AppendAsync(streamId, ApiKey.StreamType, version, events, cancellationToken);
+        return Unit.Value;
+    }
+}

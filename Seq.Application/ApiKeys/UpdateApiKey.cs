@@ -1,0 +1,43 @@
+using FluentValidation;
+using MediatR;
+using Seq.Application.EventSourcing;
+using Seq.Application.Security;
+using Seq.Domain.ApiKeys;
+using Seq.Domain.Security;
+
+namespace Seq.Application.ApiKeys;
+
+/// <summary>
+/// Replaces a key's title and permissions, and its input settings unless <paramref name="InputSettings"/> is null.
+/// A key's token and owner never change.
+/// </summary>
+[Demands(Permission.Write)]
+public sealed record UpdateApiKeyCommand(string Id, string? Title, IReadOnlyList<Permission>? AssignedPermissions, InputSettings? InputSettings)
+    : IRequest<ApiKeyView>, IApiKeyFields;
+
+public sealed class UpdateApiKeyValidator : AbstractValidator<UpdateApiKeyCommand>
+{
+    public UpdateApiKeyValidator() => Include(new ApiKeyFieldsValidator());
+}
+
+sealed class UpdateApiKeyHandler(IEventStore store, OperationContext operation, TimeProvider clock) : IRequestHandler<UpdateApiKeyCommand, ApiKeyView>
+{
+    public async Task<ApiKeyView> Handle(UpdateApiKeyCommand request, CancellationToken cancellationToken)
+    {
+        var streamId = ApiKey.StreamIdFor(request.Id);
+        var (key, version) = await store.LoadAsync<ApiKey>(streamId, cancellationToken);
+        if (!key.Exists || !ApiKeyAccess.CanSee(operation.Principal, key.OwnerId))
+            throw ApiKeyAccess.NotFound(request.Id);
+
+        ApiKeyAccess.RequireAssignable(operation.Principal, request.AssignedPermissions!);
+
+        var events = key.Change(request.Title!, request.AssignedPermissions!, request.InputSettings ?? key.InputSettings, clock.GetUtcNow());
+        if (events.Count > 0)
+        {
+            await store.AppendAsync(streamId, ApiKey.StreamType, version, events, cancellationToken);
+            foreach (var e in events)
+                key.Apply(e);
+        }
+        return new ApiKeyView(key.Id, key.Title, key.TokenPrefix, [.. key.AssignedPermissions.Order()], key.OwnerId, key.InputSettings);
+    }
+}

@@ -1,0 +1,86 @@
+using System.Text.Json;
+using Npgsql;
+using Seq.Application.ApiKeys;
+using Seq.Domain.ApiKeys;
+using Seq.Domain.Security;
+using Seq.Infrastructure.EventSourcing;
+
+namespace Seq.Infrastructure.ApiKeys;
+
+sealed class ApiKeysProjection : IInlineProjection
+{
+    public bool Handles(Type eventType) =>
+        eventType == typeof(ApiKeyCreated) || eventType == typeof(ApiKeyChanged) || eventType == typeof(ApiKeyDeleted);
+
+    public void Project(PendingEvent @event, ProjectionCommands commands)
+    {
+        switch (@event.Data)
+        {
+            case ApiKeyCreated e:
+                commands.Add("""
+                    INSERT INTO api_keys (id, title, token_prefix, token_salt, token_hash, assigned_permissions, owner_id, input_settings, created, updated)
+                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9, $9)
+                    """, e.ApiKeyId, e.Title, e.TokenPrefix, e.TokenSalt, e.TokenHash, Names(e.AssignedPermissions), e.OwnerId,
+                    ApiKeyInputSettingsJson.Serialize(e.InputSettings), e.CreatedAt);
+                break;
+            case ApiKeyChanged e:
+                commands.Add("UPDATE api_keys SET title = $2, assigned_permissions = $3, input_settings = $4::jsonb, updated = $5 WHERE id = $1",
+                    e.ApiKeyId, e.Title, Names(e.AssignedPermissions), ApiKeyInputSettingsJson.Serialize(e.InputSettings), e.ChangedAt);
+                break;
+            case ApiKeyDeleted e:
+                commands.Add("DELETE FROM api_keys WHERE id = $1", e.ApiKeyId);
+                break;
+            default:
+                return;
+        }
+
+        // Every node listens on this channel and reloads the keys it authenticates against. The notification is
+        // delivered only when the change commits, so a node that hears it and reloads always sees the change. An
+        // API key append carries one event; should one ever carry more, PostgreSQL delivers identical
+        // notifications of one transaction only once.
+        commands.Add("SELECT pg_notify('seq_security_changed', '')");
+    }
+
+    static string[] Names(IEnumerable<Permission> permissions) => [.. permissions.Select(p => p.ToString())];
+}
+
+/// <summary>The input_settings column: Seq's InputSettings shape, in PascalCase.</summary>
+static class ApiKeyInputSettingsJson
+{
+    static readonly JsonSerializerOptions Options = new(JsonSerializerDefaults.General);
+
+    public static string Serialize(InputSettings settings) => JsonSerializer.Serialize(settings, Options);
+
+    public static InputSettings Deserialize(string json) => JsonSerializer.Deserialize<InputSettings>(json, Options) ?? InputSettings.None;
+}
+
+sealed class ApiKeyReadModel(NpgsqlDataSource dataSource) : IApiKeyReadModel
+{
+    // The salt and hash stay out of views; only authentication reads them.
+    const string Columns = "id, title, token_prefix, assigned_permissions, owner_id, input_settings::text";
+
+    public async Task<IReadOnlyList<ApiKeyView>> ListAsync(CancellationToken cancellationToken) =>
+        await QueryAsync($"SELECT {Columns} FROM api_keys ORDER BY title, id", null, cancellationToken);
+
+    public async Task<IReadOnlyList<ApiKeyView>> ListOwnedByAsync(string ownerId, CancellationToken cancellationToken) =>
+        await QueryAsync($"SELECT {Columns} FROM api_keys WHERE owner_id = $1 ORDER BY title, id", ownerId, cancellationToken);
+
+    public async Task<ApiKeyView?> FindAsync(string id, CancellationToken cancellationToken) =>
+        (await QueryAsync($"SELECT {Columns} FROM api_keys WHERE id = $1", id, cancellationToken)).SingleOrDefault();
+
+    async Task<List<ApiKeyView>> QueryAsync(string sql, string? argument, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand(sql);
+        if (argument is not null)
+            command.Parameters.Add(new NpgsqlParameter { Value = argument });
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var keys = new List<ApiKeyView>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            var permissions = reader.GetFieldValue<string[]>(3).Select(Enum.Parse<Permission>).Order().ToList();
+            keys.Add(new ApiKeyView(reader.GetString(0), reader.GetString(1), reader.GetString(2), permissions,
+                reader.IsDBNull(4) ? null : reader.GetString(4), ApiKeyInputSettingsJson.Deserialize(reader.GetString(5))));
+        }
+        return keys;
+    }
+}
