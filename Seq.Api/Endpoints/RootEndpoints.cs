@@ -54,6 +54,6 @@ static class RootEndpoints
                     new { Error = "The Seq node is not in service: its database does not answer.", Database = "Unavailable" },
                     statusCode: StatusCodes.Status503ServiceUnavailable);
             }
-        }).Demands(Permission.Public);
+        }).Demands(Permission.Public).WithMetadata(new IgnoresSession());
     }
 }

@@ -18,6 +18,7 @@ public sealed partial class AirGapTests : IDisposable
         await using (var server = SeqsvrProcess.Start(Path.Combine(_root, "storage"), wrapper: ["strace", "-f", "-qq", "-e", "trace=connect", "-o", trace]))
         {
             await server.WaitUntilHealthyAsync();
+            await server.LoginAsAdminAsync();
             (await server.Client.PutAsJsonAsync("/api/settings/setting-InstanceTitle", new { Value = "air-gapped" })).StatusCode.ShouldBe(HttpStatusCode.OK);
             (await server.Client.PostAsJsonAsync("/api/feeds", new { Name = "Local", Location = "/srv/nuget", NewPassword = "feed-secret" })).StatusCode.ShouldBe(HttpStatusCode.Created);
             (await server.Client.GetAsync("/api/feeds")).StatusCode.ShouldBe(HttpStatusCode.OK);

@@ -5,6 +5,7 @@ using Seq.Application;
 
 namespace Seq.Tests.Pipeline;
 
+[Seq.Application.Security.Demands(Seq.Domain.Security.Permission.Public)]
 public sealed record ProbeCommand(int Value) : IRequest<string>;
 
 public sealed class ProbeValidator : AbstractValidator<ProbeCommand>

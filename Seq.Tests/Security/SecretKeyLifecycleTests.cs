@@ -19,6 +19,7 @@ public sealed class SecretKeyLifecycleTests : IDisposable
         await using (var first = SeqsvrProcess.Start(_root, new Dictionary<string, string?> { ["SEQ_STORAGE_SECRETKEY"] = original }))
         {
             await first.WaitUntilHealthyAsync();
+            await first.LoginAsAdminAsync();
             var created = await first.Client.PostAsJsonAsync("/api/feeds", new { Name = "Kept", Location = "/srv/nuget", NewPassword = "feed-secret" });
             created.StatusCode.ShouldBe(HttpStatusCode.Created);
             feedId = (await created.Content.ReadFromJsonAsync<System.Text.Json.JsonElement>()).GetProperty("Id").GetString()!;
@@ -28,6 +29,7 @@ public sealed class SecretKeyLifecycleTests : IDisposable
         await using (var withoutKey = SeqsvrProcess.Start(_root))
         {
             await withoutKey.WaitUntilHealthyAsync();
+            await withoutKey.LoginAsAdminAsync();
             (await withoutKey.Client.GetFromJsonAsync<System.Text.Json.JsonElement>($"/api/feeds/{feedId}")).GetProperty("IsPasswordSet").GetBoolean().ShouldBeTrue();
             await withoutKey.StopAsync();
         }
@@ -45,6 +47,7 @@ public sealed class SecretKeyLifecycleTests : IDisposable
         await using (var again = SeqsvrProcess.Start(_root, new Dictionary<string, string?> { ["SEQ_STORAGE_SECRETKEY"] = original }))
         {
             await again.WaitUntilHealthyAsync();
+            await again.LoginAsAdminAsync();
             (await again.Client.GetFromJsonAsync<System.Text.Json.JsonElement>($"/api/feeds/{feedId}")).GetProperty("Name").GetString().ShouldBe("Kept");
             await again.StopAsync();
         }

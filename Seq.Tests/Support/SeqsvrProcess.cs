@@ -1,3 +1,4 @@
+using System.Net.Http.Json;
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net;
@@ -43,11 +44,25 @@ public sealed class SeqsvrProcess : IAsyncDisposable
         foreach (var name in start.Environment.Keys.Where(k => k.StartsWith("SEQ_", StringComparison.Ordinal)).ToList())
             start.Environment.Remove(name);
         start.Environment["SEQ_API_LISTENURIS"] = $"http://127.0.0.1:{port}";
+        start.Environment["SEQ_FIRSTRUN_ADMINPASSWORD"] = AdminPassword;
         foreach (var (name, value) in environment ?? new Dictionary<string, string?>())
             start.Environment[name] = value;
 
         var process = Process.Start(start) ?? throw new InvalidOperationException($"{command[0]} did not start.");
         return new SeqsvrProcess(process, port, wrapper is not null);
+    }
+
+    /// <summary>The administrator's password at first start, unless a test's environment says otherwise.</summary>
+    public const string AdminPassword = "process-admin-password-1";
+
+    /// <summary>Logs <see cref="Client"/> in as the administrator, with the session's CSRF token on every request.</summary>
+    public async Task LoginAsAdminAsync()
+    {
+        using var response = await Client.PostAsJsonAsync("/api/users/login", new { Username = "admin", Password = AdminPassword });
+        var body = await response.Content.ReadAsStringAsync();
+        response.StatusCode.ShouldBe(HttpStatusCode.OK, body);
+        Client.DefaultRequestHeaders.Remove("X-Seq-CsrfToken");
+        Client.DefaultRequestHeaders.Add("X-Seq-CsrfToken", System.Text.Json.JsonDocument.Parse(body).RootElement.GetProperty("CsrfToken").GetString());
     }
 
     public async Task WaitUntilHealthyAsync()

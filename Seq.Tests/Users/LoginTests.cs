@@ -40,13 +40,13 @@ public sealed class LoginTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task After_five_failures_the_account_is_throttled_with_429_even_for_the_right_password()
+    public async Task After_six_failures_the_account_is_throttled_with_429_even_for_the_right_password()
     {
         var username = Unique("dave");
         await _server.CreateUserAsync(username, "dave-password-1", BuiltInRoles.UserReadOnly.Id);
         var client = _server.CreateClient();
 
-        for (var i = 0; i < 5; i++)
+        for (var i = 0; i < 6; i++)
             (await LoginAsync(client, username, "guess-" + i)).StatusCode.ShouldBe(HttpStatusCode.BadRequest);
 
         using var throttled = await LoginAsync(client, username, "dave-password-1");
