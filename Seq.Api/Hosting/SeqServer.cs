@@ -67,6 +67,7 @@ public static class SeqServer
             {
                 StatusCodes.Status404NotFound => "No resource exists at this address.",
                 StatusCodes.Status405MethodNotAllowed => "This resource does not support the request's HTTP method.",
+                StatusCodes.Status413PayloadTooLarge => "The request body is too large.",
                 _ => "The request could not be completed.",
             };
             await ErrorMapping.WriteErrorAsync(context.HttpContext, status, message);
