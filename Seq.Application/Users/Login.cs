@@ -31,11 +31,7 @@ public sealed class LoginValidator : AbstractValidator<LoginCommand>
             .MaximumLength(MaximumInputLength).WithMessage("Invalid username or password.");
         RuleFor(c => c.Password).NotEmpty().WithMessage("A password is required.")
             .MaximumLength(MaximumInputLength).WithMessage("Invalid username or password.");
-        RuleFor(c => c.NewPassword).CustomAsync(async (password, context, cancellationToken) =>
-        {
-            if (password is not null && await policy.ProblemWithAsync(password, cancellationToken) is { } problem)
-                context.AddFailure("NewPassword", problem);
-        });
+        RuleFor(c => c.NewPassword).MeetsPolicy(policy, "NewPassword");
     }
 }
 
@@ -126,11 +122,7 @@ public sealed class ChangeOwnPasswordValidator : AbstractValidator<ChangeOwnPass
     {
         RuleFor(c => c.CurrentPassword).NotEmpty().WithMessage("The current password is required.").MaximumLength(1024);
         RuleFor(c => c.NewPassword).NotEmpty().WithMessage("A new password is required.")
-            .CustomAsync(async (password, context, cancellationToken) =>
-            {
-                if (password is not null && await policy.ProblemWithAsync(password, cancellationToken) is { } problem)
-                    context.AddFailure("NewPassword", problem);
-            });
+            .MeetsPolicy(policy, "NewPassword");
     }
 }
 

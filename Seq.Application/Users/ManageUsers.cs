@@ -51,11 +51,7 @@ public sealed class CreateUserValidator : AbstractValidator<CreateUserCommand>
         RuleFor(c => c.Username).ValidUsername();
         this.ValidProfile(c => c.DisplayName, c => c.EmailAddress, c => c.RoleIds, c => c.ViewFilter);
         RuleFor(c => c.Password).NotEmpty().WithMessage("A new user needs a password.")
-            .CustomAsync(async (password, context, cancellationToken) =>
-            {
-                if (password is not null && await policy.ProblemWithAsync(password, cancellationToken) is { } problem)
-                    context.AddFailure("Password", problem);
-            });
+            .MeetsPolicy(policy, "Password");
     }
 }
 
@@ -95,11 +91,7 @@ public sealed class UpdateUserValidator : AbstractValidator<UpdateUserCommand>
     {
         RuleFor(c => c.Username).ValidUsername();
         this.ValidProfile(c => c.DisplayName, c => c.EmailAddress, c => c.RoleIds, c => c.ViewFilter);
-        RuleFor(c => c.NewPassword).CustomAsync(async (password, context, cancellationToken) =>
-        {
-            if (password is not null && await policy.ProblemWithAsync(password, cancellationToken) is { } problem)
-                context.AddFailure("NewPassword", problem);
-        });
+        RuleFor(c => c.NewPassword).MeetsPolicy(policy, "NewPassword");
     }
 }
 

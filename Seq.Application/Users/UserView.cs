@@ -62,6 +62,14 @@ static class UserRules
             throw new Security.AccessDeniedException($"{what} would grant {string.Join(", ", missing)}, which the caller does not hold.");
     }
 
+    /// <summary>A password, when given, must meet the instance's <see cref="PasswordPolicy"/>.</summary>
+    public static IRuleBuilderOptionsConditions<T, string?> MeetsPolicy<T>(this IRuleBuilder<T, string?> rule, PasswordPolicy policy, string name) =>
+        rule.CustomAsync(async (password, context, cancellationToken) =>
+        {
+            if (password is not null && await policy.ProblemWithAsync(password, cancellationToken) is { } problem)
+                context.AddFailure(name, problem);
+        });
+
     public static IRuleBuilderOptions<T, string?> ValidUsername<T>(this IRuleBuilder<T, string?> rule) =>
         rule.NotEmpty().WithMessage("A username is required.")
             .MaximumLength(User.MaximumUsernameLength).WithMessage($"A username may be at most {User.MaximumUsernameLength} characters long.")
