@@ -4,6 +4,7 @@ using Seq.Benchmarks;
 using Seq.Infrastructure.Postgres;
 
 // Usage: dotnet run -c Release --project Seq.Benchmarks -- eventstore [--seconds N] [--rounds N] [--feed-events N]
+//        dotnet run -c Release --project Seq.Benchmarks -- identity [--seconds N] [--rounds N]
 // Uses SEQ_BENCH_CONNECTIONSTRING when set; otherwise a private PostgreSQL cluster in a temporary folder,
 // started from the machine's binaries exactly as the server starts its own.
 var suite = args.FirstOrDefault() ?? "eventstore";
@@ -13,9 +14,9 @@ int Option(string name, int fallback)
     return index >= 0 && index + 1 < args.Length ? int.Parse(args[index + 1], System.Globalization.CultureInfo.InvariantCulture) : fallback;
 }
 
-if (suite != "eventstore")
+if (suite is not ("eventstore" or "identity"))
 {
-    Console.Error.WriteLine($"Unknown benchmark suite '{suite}'. Known: eventstore.");
+    Console.Error.WriteLine($"Unknown benchmark suite '{suite}'. Known: eventstore, identity.");
     return 1;
 }
 
@@ -30,8 +31,9 @@ try
         connectionString = embedded.ConnectionString;
     }
 
-    var benchmark = new EventStoreBenchmark(connectionString, TimeSpan.FromSeconds(Option("--seconds", 10)), writers: 16, rounds: Option("--rounds", 3), feedEvents: Option("--feed-events", 300_000));
-    var rows = await benchmark.RunAsync();
+    var rows = suite == "identity"
+        ? await new IdentityBenchmark(connectionString, TimeSpan.FromSeconds(Option("--seconds", 15)), rounds: Option("--rounds", 3)).RunAsync()
+        : await new EventStoreBenchmark(connectionString, TimeSpan.FromSeconds(Option("--seconds", 10)), writers: 16, rounds: Option("--rounds", 3), feedEvents: Option("--feed-events", 300_000)).RunAsync();
 
     Console.WriteLine();
     Console.WriteLine($"Machine: {Environment.ProcessorCount} cores, {RuntimeInformation.OSDescription}, {RuntimeInformation.FrameworkDescription}; date {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC");
