@@ -9,7 +9,9 @@ namespace Seq.Infrastructure.Security;
 /// </summary>
 public sealed class PasswordHashingPool : IPasswordHashing, IDisposable
 {
-    public const int DefaultQueueCapacity = 256;
+    // At a few hashes a second per thread, 64 waiting is already several seconds to tens of seconds of wait; a
+    // client told "busy" at once can retry, while one kept waiting longer than that has usually given up.
+    public const int DefaultQueueCapacity = 64;
 
     const string BusyMessage = "The server is busy checking passwords; try again shortly.";
 
