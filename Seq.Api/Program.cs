@@ -69,6 +69,10 @@ static class Program
                     configuration.EnvironmentAndFile("SEQ_FIRSTRUN_ADMINPASSWORD"),
                     configuration.EnvironmentAndFile("SEQ_FIRSTRUN_ADMINPASSWORDHASH"),
                     string.Equals(configuration.EnvironmentAndFile("SEQ_FIRSTRUN_NOAUTHENTICATION"), "true", StringComparison.OrdinalIgnoreCase)),
+                Audit = new AuditOptions(
+                    configuration.EnvironmentAndFile("SEQ_AUDIT_AUDITPATH"),
+                    configuration.EnvironmentAndFile("SEQ_AUDIT_AUDITSERVERURL") is { Length: > 0 } url ? new Uri(url) : null,
+                    configuration.EnvironmentAndFile("SEQ_AUDIT_AUDITSERVERAPIKEY")),
             };
             await using var app = SeqServer.Build(options, logger);
             await SeqServer.StartAsync(app, cancellationToken);

@@ -15,13 +15,14 @@ public static class DependencyInjection
     /// <c>IEnumerable&lt;IPipelineBehavior&gt;</c> so that the first registered runs first; this array is the one
     /// place that order is decided.
     /// <list type="number">
-    /// <item>Audit: makes Begin/Record durable before anything else runs (the auditing issue inserts it here).</item>
+    /// <item>Audit: makes Begin/Record durable before anything else runs, and records how the operation ended.</item>
     /// <item>Authorization: the permission the request type demands (<see cref="DemandsAttribute"/>), against the principal.</item>
     /// <item>Validation: FluentValidation validators of the request type.</item>
     /// </list>
     /// </summary>
     public static IReadOnlyList<Type> PipelineBehaviours { get; } =
     [
+        typeof(Auditing.AuditBehaviour<,>),
         typeof(AuthorizationBehaviour<,>),
         typeof(ValidationBehaviour<,>),
     ];

@@ -4,6 +4,7 @@ using Seq.Domain.Security;
 using Seq.Domain.Settings;
 using Seq.Infrastructure.EventSourcing;
 using Npgsql;
+using Seq.Infrastructure.Auditing;
 
 namespace Seq.Api.Endpoints;
 
@@ -36,9 +37,12 @@ static class RootEndpoints
         }).Demands(Permission.Public);
     }
 
+    /// <summary>Disabled, Available, or Unavailable (the last write failed: audited operations are refused until it recovers).</summary>
+    static string AuditState(AuditLog audit) => audit.TargetState?.ToString() ?? "Disabled";
+
     public static void MapHealthEndpoints(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/health", async (NpgsqlDataSource dataSource, CancellationToken cancellationToken) =>
+        app.MapGet("/health", async (NpgsqlDataSource dataSource, AuditLog audit, CancellationToken cancellationToken) =>
         {
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             timeout.CancelAfter(TimeSpan.FromSeconds(3));
@@ -46,12 +50,12 @@ static class RootEndpoints
             {
                 await using var command = dataSource.CreateCommand("SELECT 1");
                 await command.ExecuteScalarAsync(timeout.Token);
-                return Results.Ok(new { Status = "The Seq node is in service.", Database = "Available" });
+                return Results.Ok(new { Status = "The Seq node is in service.", Database = "Available", Audit = AuditState(audit) });
             }
             catch (Exception e) when (e is NpgsqlException or OperationCanceledException or TimeoutException or InvalidOperationException)
             {
                 return Results.Json(
-                    new { Error = "The Seq node is not in service: its database does not answer.", Database = "Unavailable" },
+                    new { Error = "The Seq node is not in service: its database does not answer.", Database = "Unavailable", Audit = AuditState(audit) },
                     statusCode: StatusCodes.Status503ServiceUnavailable);
             }
         }).Demands(Permission.Public).WithMetadata(new IgnoresSession());

@@ -2,6 +2,7 @@ using System.Text.Json;
 using FluentValidation;
 using Npgsql;
 using Seq.Application.EventSourcing;
+using Seq.Application.Auditing;
 using Seq.Application.Pipeline;
 using Seq.Application.Security;
 using Seq.Domain;
@@ -48,6 +49,7 @@ sealed class ErrorMapping(RequestDelegate next, ILogger<ErrorMapping> logger)
         AccessDeniedException e => (StatusCodes.Status403Forbidden, e.Message),
         TooManyAttemptsException e => (StatusCodes.Status429TooManyRequests, e.Message),
         ServerBusyException e => (StatusCodes.Status503ServiceUnavailable, e.Message),
+        AuditUnavailableException e => (StatusCodes.Status503ServiceUnavailable, e.Message),
         ConcurrencyException e => (StatusCodes.Status409Conflict, e.Message),
         UniquenessConflictException e => (StatusCodes.Status409Conflict, e.Message),
         BadHttpRequestException e => (e.StatusCode, DescribeBadRequest(e.StatusCode)),

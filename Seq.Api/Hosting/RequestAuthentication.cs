@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using Seq.Api.Endpoints;
+using Seq.Application.Auditing;
 using Seq.Application.EventSourcing;
 using Seq.Application.Security;
 using Seq.Infrastructure.Security;
@@ -37,8 +38,24 @@ sealed class RequestAuthentication(RequestDelegate next, ISecurityDirectory dire
             return;
         }
 
-        operation.Principal = await AuthenticateAsync(context, endpoint!);
-        Authorization.Check(demand.Permission, demand.User, operation.Principal);
+        try
+        {
+            operation.Principal = await AuthenticateAsync(context, endpoint!);
+            Authorization.Check(demand.Permission, demand.User, operation.Principal);
+        }
+        catch (Exception e) when (e is AuthenticationRequiredException or AccessDeniedException)
+        {
+            var audit = context.RequestServices.GetRequiredService<IAuditLog>();
+            if (audit.IsEnabled)
+            {
+                var status = e is AuthenticationRequiredException ? StatusCodes.Status401Unauthorized : StatusCodes.Status403Forbidden;
+                var refused = AuditCatalogue.AccessRefused;
+                await audit.WriteAsync(new AuditEntry(refused.Category, refused.Operation, AuditEventKind.Advise, Guid.NewGuid(),
+                    "Refused {HttpRequestMethod} {HttpRequestPath} with {StatusCode}: {Reason}",
+                    [new("DemandedPermission", demand.Permission.ToString()), new("StatusCode", status), new("Reason", e.Message)]), CancellationToken.None);
+            }
+            throw;
+        }
         await next(context);
     }
 

@@ -8,6 +8,9 @@ using Seq.Application.Security;
 using Seq.Infrastructure.EventSourcing;
 using Seq.Infrastructure.Security;
 using Serilog;
+using Seq.Application.Auditing;
+using Seq.Infrastructure.Auditing;
+using Seq.Infrastructure.Configuration;
 using System.Threading.RateLimiting;
 using Microsoft.AspNetCore.RateLimiting;
 using Serilog.Events;
@@ -53,9 +56,11 @@ public static class SeqServer
         builder.Services.AddSingleton(options.LoginThrottle);
         builder.Services.AddApplication();
         builder.Services.AddInfrastructure(options.ConnectionString);
+        options.ConfigureServices?.Invoke(builder.Services);
         builder.Services.AddSingleton(options.SecretKey);
         builder.Services.AddSingleton<ISecretProtector>(new AesGcmSecretProtector(options.SecretKey));
         builder.Services.AddSingleton(options);
+        AddAuditLog(builder.Services, options.Audit);
         AddWriteRateLimit(builder.Services, options.Limits);
 
         var app = builder.Build();
@@ -84,6 +89,7 @@ public static class SeqServer
         app.MapApiKeyEndpoints();
         app.MapRoleEndpoints();
         app.MapUserEndpoints();
+        app.MapDiagnosticsEndpoints();
         return app;
     }
 
@@ -103,6 +109,34 @@ public static class SeqServer
             app.Services, options.FirstRun, options.Console, app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Seq.FirstRun"), cancellationToken);
         await app.Services.GetRequiredService<ISecurityDirectory>().RefreshAsync(cancellationToken);
         await app.StartAsync(cancellationToken);
+    }
+
+    /// <summary>
+    /// One audit log per run of the server, with a new session id; its target comes from the host only. A file
+    /// target and a server target at once is refused as ambiguous rather than guessed at.
+    /// </summary>
+    static void AddAuditLog(IServiceCollection services, AuditOptions audit)
+    {
+        if (audit.Path is not null && audit.ServerUrl is not null)
+            throw new HostConfigurationException("Both audit.auditPath and audit.auditServerUrl are set; auditing goes to one target: clear one of them.");
+        if (audit.ServerUrl is not null && string.IsNullOrEmpty(audit.ServerApiKey))
+            throw new HostConfigurationException("audit.auditServerUrl is set without audit.auditServerApiKey (set it with `seqsvr secret set -k audit.auditServerApiKey`).");
+
+        services.AddSingleton(AuditSession.Start());
+        services.AddSingleton(provider =>
+        {
+            var session = provider.GetRequiredService<AuditSession>();
+            var clock = provider.GetRequiredService<TimeProvider>();
+            var loggers = provider.GetRequiredService<ILoggerFactory>();
+            IAuditTarget? target = audit switch
+            {
+                { Path: { } path } => new FileAuditTarget(path, session.Id, clock, loggers.CreateLogger<FileAuditTarget>()),
+                { ServerUrl: { } url } => new ServerAuditTarget(url, audit.ServerApiKey!, loggers.CreateLogger<ServerAuditTarget>()),
+                _ => null,
+            };
+            return new AuditLog(target, session, provider.GetRequiredService<SecretKey>(), clock);
+        });
+        services.AddScoped<IAuditLog, OperationAuditLog>();
     }
 
     /// <summary>

@@ -13,11 +13,17 @@ public sealed record ServerOptions(string ConnectionString, IReadOnlyList<string
 
     public LoginThrottleOptions LoginThrottle { get; init; } = LoginThrottleOptions.Default;
 
+    /// <summary>Where audit events go; from the host's environment or configuration file only, never the API.</summary>
+    public AuditOptions Audit { get; init; } = AuditOptions.Disabled;
+
+    /// <summary>Adds to the server's services after its own (tests use it to observe the pipeline from inside).</summary>
+    public Action<IServiceCollection>? ConfigureServices { get; init; }
+
     /// <summary>Where the first start prints a generated administrator password (never to the log).</summary>
     public TextWriter Console { get; init; } = System.Console.Out;
 
     // The generated ToString would print the connection string, password included.
-    public override string ToString() => $"ServerOptions {{ ListenUris = {string.Join(", ", ListenUris)}, SecretKey = {SecretKey}, {FirstRun}, {Limits} }}";
+    public override string ToString() => $"ServerOptions {{ ListenUris = {string.Join(", ", ListenUris)}, SecretKey = {SecretKey}, {FirstRun}, {Limits}, {Audit} }}";
 
     /// <summary>Reads <c>SEQ_API_LISTENURIS</c>: one or more URIs separated by commas or semicolons.</summary>
     public static IReadOnlyList<string> ListenUrisFrom(string? configured)
@@ -34,4 +40,13 @@ public sealed record ServerOptions(string ConnectionString, IReadOnlyList<string
 public sealed record RequestLimits(long MaximumBodyBytes, int WritesPerSecondPerAddress, int WriteBurstPerAddress)
 {
     public static readonly RequestLimits Default = new(1024 * 1024, 100, 400);
+}
+
+/// <summary>The audit target: a directory for files, or a Seq server (with the API key it ingests with), or neither.</summary>
+public sealed record AuditOptions(string? Path, Uri? ServerUrl, string? ServerApiKey)
+{
+    public static readonly AuditOptions Disabled = new(null, null, null);
+
+    public override string ToString() =>
+        $"AuditOptions {{ Path = {Path}, ServerUrl = {ServerUrl}, ServerApiKey = {(ServerApiKey is null ? "none" : "(secret)")} }}";
 }

@@ -1,3 +1,4 @@
+using Seq.Application.Auditing;
 using FluentValidation;
 using MediatR;
 using Seq.Application.EventSourcing;
@@ -9,12 +10,17 @@ namespace Seq.Application.ApiKeys;
 
 /// <summary>Creates a key; <paramref name="OwnerId"/> null makes a shared key, otherwise a personal key of that user.</summary>
 [Demands(Permission.Write)]
-public sealed record CreateApiKeyCommand(string? Title, IReadOnlyList<Permission>? AssignedPermissions, string? OwnerId, InputSettings? InputSettings)
+[Audited("ApiKey", "Create", BeginTemplate = "Beginning creation of API key {Title}", CompleteTemplate = "Created API key {Title} as {ApiKeyId}")]
+public sealed record CreateApiKeyCommand(
+    [property: AuditProperty] string? Title, [property: AuditProperty] IReadOnlyList<Permission>? AssignedPermissions, [property: AuditProperty] string? OwnerId,
+    InputSettings? InputSettings)
     : IRequest<CreateApiKeyResult>, IApiKeyFields;
 
 /// <summary>The new key and its token: the only time the token is ever returned.</summary>
-public sealed record CreateApiKeyResult(ApiKeyView ApiKey, string Token)
+public sealed record CreateApiKeyResult(ApiKeyView ApiKey, string Token) : IAuditedResult
 {
+    public IEnumerable<KeyValuePair<string, object?>> AuditProperties => [new("ApiKeyId", ApiKey.Id), new("TokenPrefix", ApiKey.TokenPrefix)];
+
     // The token must never reach a log line through a record's generated ToString.
     public override string ToString() => $"{nameof(CreateApiKeyResult)} {{ ApiKey = {ApiKey} }}";
 }

@@ -1,3 +1,4 @@
+using Seq.Application.Auditing;
 using MediatR;
 using Seq.Application.EventSourcing;
 using Seq.Application.Security;
@@ -7,7 +8,8 @@ using Seq.Domain.Security;
 namespace Seq.Application.ApiKeys;
 
 [Demands(Permission.Write)]
-public sealed record DeleteApiKeyCommand(string Id) : IRequest<Unit>;
+[Audited("ApiKey", "Delete", BeginTemplate = "Beginning deletion of API key {ApiKeyId}")]
+public sealed record DeleteApiKeyCommand([property: AuditProperty(Name = "ApiKeyId")] string Id) : IRequest<Unit>;
 
 sealed class DeleteApiKeyHandler(IEventStore store, OperationContext operation, TimeProvider clock) : IRequestHandler<DeleteApiKeyCommand, Unit>
 {

@@ -1,3 +1,4 @@
+using Seq.Application.Auditing;
 using FluentValidation;
 using MediatR;
 using Seq.Application.EventSourcing;
@@ -12,7 +13,10 @@ namespace Seq.Application.ApiKeys;
 /// A key's token and owner never change.
 /// </summary>
 [Demands(Permission.Write)]
-public sealed record UpdateApiKeyCommand(string Id, string? Title, IReadOnlyList<Permission>? AssignedPermissions, InputSettings? InputSettings)
+[Audited("ApiKey", "Update", BeginTemplate = "Beginning update of API key {ApiKeyId}")]
+public sealed record UpdateApiKeyCommand(
+    [property: AuditProperty(Name = "ApiKeyId")] string Id, [property: AuditProperty] string? Title,
+    [property: AuditProperty] IReadOnlyList<Permission>? AssignedPermissions, InputSettings? InputSettings)
     : IRequest<ApiKeyView>, IApiKeyFields;
 
 public sealed class UpdateApiKeyValidator : AbstractValidator<UpdateApiKeyCommand>

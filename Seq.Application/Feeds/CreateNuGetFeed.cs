@@ -1,3 +1,4 @@
+using Seq.Application.Auditing;
 using Seq.Domain.Security;
 using FluentValidation;
 using MediatR;
@@ -9,7 +10,9 @@ using Seq.Domain.Feeds;
 namespace Seq.Application.Feeds;
 
 [Demands(Permission.System)]
-public sealed record CreateNuGetFeedCommand(string? Name, string? Location, string? Username, string? Password) : IRequest<NuGetFeedView>, INuGetFeedFields
+[Audited("Feed", "Create", BeginTemplate = "Beginning creation of feed {Name}", CompleteTemplate = "Created feed {Name} as {FeedId}")]
+public sealed record CreateNuGetFeedCommand(
+    [property: AuditProperty] string? Name, [property: AuditProperty] string? Location, [property: AuditProperty] string? Username, string? Password) : IRequest<NuGetFeedView>, INuGetFeedFields
 {
     // The password must never reach a log line through a record's generated ToString.
     public override string ToString() => $"{nameof(CreateNuGetFeedCommand)} {{ Name = {Name}, Location = {Location}, Username = {Username} }}";

@@ -1,3 +1,4 @@
+using Seq.Application.Auditing;
 using Seq.Domain.Security;
 using Seq.Application.Security;
 using MediatR;
@@ -8,7 +9,8 @@ using Seq.Domain.Feeds;
 namespace Seq.Application.Feeds;
 
 [Demands(Permission.System)]
-public sealed record DeleteNuGetFeedCommand(string Id) : IRequest<Unit>;
+[Audited("Feed", "Delete", BeginTemplate = "Beginning deletion of feed {FeedId}")]
+public sealed record DeleteNuGetFeedCommand([property: AuditProperty(Name = "FeedId")] string Id) : IRequest<Unit>;
 
 sealed class DeleteNuGetFeedHandler(IEventStore store, TimeProvider clock) : IRequestHandler<DeleteNuGetFeedCommand, Unit>
 {

@@ -1,3 +1,4 @@
+using Seq.Application.Auditing;
 using FluentValidation;
 using Seq.Domain.Feeds;
 
@@ -34,7 +35,10 @@ public sealed class NuGetFeedFieldsValidator : AbstractValidator<INuGetFeedField
 }
 
 /// <summary>A feed as callers see it: whether a password is set, never the password.</summary>
-public sealed record NuGetFeedView(string Id, string Name, string Location, string? Username, bool IsPasswordSet);
+public sealed record NuGetFeedView(string Id, string Name, string Location, string? Username, bool IsPasswordSet) : IAuditedResult
+{
+    public IEnumerable<KeyValuePair<string, object?>> AuditProperties => [new("FeedId", Id)];
+}
 
 /// <summary>The feeds projection.</summary>
 public interface INuGetFeedReadModel

@@ -1,3 +1,4 @@
+using Seq.Application.Auditing;
 using Seq.Domain.Security;
 using FluentValidation;
 using MediatR;
@@ -10,7 +11,10 @@ namespace Seq.Application.Feeds;
 
 /// <summary>Replaces a feed's name, location and username; <paramref name="Password"/> null leaves the password, "" clears it.</summary>
 [Demands(Permission.System)]
-public sealed record UpdateNuGetFeedCommand(string Id, string? Name, string? Location, string? Username, string? Password) : IRequest<NuGetFeedView>, INuGetFeedFields
+[Audited("Feed", "Update", BeginTemplate = "Beginning update of feed {FeedId}")]
+public sealed record UpdateNuGetFeedCommand(
+    [property: AuditProperty(Name = "FeedId")] string Id, [property: AuditProperty] string? Name, [property: AuditProperty] string? Location,
+    [property: AuditProperty] string? Username, string? Password) : IRequest<NuGetFeedView>, INuGetFeedFields
 {
     public override string ToString() => $"{nameof(UpdateNuGetFeedCommand)} {{ Id = {Id}, Name = {Name}, Location = {Location}, Username = {Username} }}";
 }

@@ -1,3 +1,4 @@
+using Seq.Application.Auditing;
 using Seq.Domain.Security;
 using Seq.Application.Security;
 using FluentValidation;
@@ -9,7 +10,8 @@ using Seq.Domain.Settings;
 namespace Seq.Application.Settings;
 
 [Demands(Permission.System)]
-public sealed record ChangeSettingCommand(string Name, string? Value) : IRequest<SettingView>;
+[Audited("Setting", "Update", BeginTemplate = "Beginning change of setting {Name} to {Value}")]
+public sealed record ChangeSettingCommand([property: AuditProperty] string Name, [property: AuditProperty] string? Value) : IRequest<SettingView>;
 
 public sealed class ChangeSettingValidator : AbstractValidator<ChangeSettingCommand>
 {

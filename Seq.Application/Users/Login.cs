@@ -1,3 +1,4 @@
+using Seq.Application.Auditing;
 using FluentValidation;
 using MediatR;
 using Seq.Application.EventSourcing;
@@ -10,13 +11,17 @@ namespace Seq.Application.Users;
 
 /// <summary>A local (username and password) login; <paramref name="NewPassword"/> changes the password in the same step.</summary>
 [Demands(Permission.Public)]
-public sealed record LoginCommand(string? Username, string? Password, string? NewPassword) : IRequest<LoginResult>
+[Audited("User", "LocalLogin", BeginTemplate = "Beginning login attempt for {Username}",
+    CompleteTemplate = "User {Username} successfully logged in as {UserId}", AbandonTemplate = "The login was rejected")]
+public sealed record LoginCommand([property: AuditProperty] string? Username, string? Password, string? NewPassword) : IRequest<LoginResult>
 {
     public override string ToString() => $"{nameof(LoginCommand)} {{ Username = {Username} }}";
 }
 
-public sealed record LoginResult(UserView User, NewSession Session)
+public sealed record LoginResult(UserView User, NewSession Session) : IAuditedResult
 {
+    public IEnumerable<KeyValuePair<string, object?>> AuditProperties => [new("UserId", User.Id)];
+
     public override string ToString() => $"{nameof(LoginResult)} {{ UserId = {User.Id} }}";
 }
 
@@ -88,12 +93,15 @@ sealed class LoginHandler(
         }
 
         var session = await sessions.StartAsync(user.Id, user.PasswordVersion, cancellationToken);
+        // From here the operation is the user's: its Complete audit event names them as the principal.
+        operation.Principal = new Principal(PrincipalType.User, user.Username, user.Id, null, User.PermissionsOf(user.RoleIds));
         return new LoginResult(UserView.Of(user), session);
     }
 }
 
 /// <summary>Ends the caller's session, if the request carries one; logging out twice is not an error.</summary>
 [Demands(Permission.Public)]
+[Audited("User", "Logout")]
 public sealed record LogoutCommand(string? SessionToken) : IRequest<Unit>
 {
     public override string ToString() => nameof(LogoutCommand);
@@ -111,6 +119,7 @@ sealed class LogoutHandler(ISessions sessions) : IRequestHandler<LogoutCommand, 
 
 /// <summary>The caller changes their own password, proving the current one. Every other session of the user ends.</summary>
 [Demands(Permission.Public, User = true)]
+[Audited("User", "ChangePassword")]
 public sealed record ChangeOwnPasswordCommand(string? CurrentPassword, string? NewPassword) : IRequest<int>
 {
     public override string ToString() => nameof(ChangeOwnPasswordCommand);

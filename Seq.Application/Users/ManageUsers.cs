@@ -1,3 +1,4 @@
+using Seq.Application.Auditing;
 using FluentValidation;
 using MediatR;
 using Seq.Application.EventSourcing;
@@ -37,8 +38,9 @@ sealed class GetCurrentUserHandler(IUserReadModel users, OperationContext operat
 }
 
 [Demands(Permission.Organization)]
+[Audited("User", "Create", BeginTemplate = "Beginning creation of user {Username}", CompleteTemplate = "Created user {Username} as {UserId}")]
 public sealed record CreateUserCommand(
-    string? Username, string? DisplayName, string? EmailAddress, IReadOnlyList<string>? RoleIds, DescriptiveFilter? ViewFilter,
+    [property: AuditProperty] string? Username, string? DisplayName, string? EmailAddress, IReadOnlyList<string>? RoleIds, DescriptiveFilter? ViewFilter,
     string? Password, bool MustChangePassword) : IRequest<UserView>
 {
     public override string ToString() => $"{nameof(CreateUserCommand)} {{ Username = {Username}, RoleIds = [{string.Join(", ", RoleIds ?? [])}] }}";
@@ -78,9 +80,11 @@ sealed class CreateUserHandler(IEventStore store, IUserReadModel users, IPasswor
 
 /// <summary>Replaces a user's profile and roles; a <paramref name="NewPassword"/> resets the password (an administrator's reset).</summary>
 [Demands(Permission.Organization)]
+[Audited("User", "Update", BeginTemplate = "Beginning update of user {UserId}")]
 public sealed record UpdateUserCommand(
-    string Id, string? Username, string? DisplayName, string? EmailAddress, IReadOnlyList<string>? RoleIds, DescriptiveFilter? ViewFilter,
-    bool MustChangePassword, string? NewPassword) : IRequest<UserView>
+    [property: AuditProperty(Name = "UserId")] string Id, [property: AuditProperty] string? Username, string? DisplayName, string? EmailAddress,
+    [property: AuditProperty] IReadOnlyList<string>? RoleIds, DescriptiveFilter? ViewFilter,
+    [property: AuditProperty] bool MustChangePassword, string? NewPassword) : IRequest<UserView>
 {
     public override string ToString() => $"{nameof(UpdateUserCommand)} {{ Id = {Id}, Username = {Username}, RoleIds = [{string.Join(", ", RoleIds ?? [])}] }}";
 }
@@ -129,7 +133,8 @@ sealed class UpdateUserHandler(IEventStore store, IUserReadModel users, IPasswor
 }
 
 [Demands(Permission.Organization)]
-public sealed record DeleteUserCommand(string Id) : IRequest<Unit>;
+[Audited("User", "Delete", BeginTemplate = "Beginning deletion of user {UserId}")]
+public sealed record DeleteUserCommand([property: AuditProperty(Name = "UserId")] string Id) : IRequest<Unit>;
 
 sealed class DeleteUserHandler(IEventStore store, OperationContext operation, TimeProvider clock) : IRequestHandler<DeleteUserCommand, Unit>
 {

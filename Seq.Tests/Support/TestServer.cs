@@ -22,15 +22,23 @@ public sealed class TestServer : IAsyncDisposable
     readonly WebApplication _app;
     readonly List<HttpClient> _clients = [];
 
-    TestServer(WebApplication app, string connectionString, Uri address, CapturedLog log, StringWriter console)
+    TestServer(WebApplication app, string connectionString, Uri address, CapturedLog log, StringWriter console, ServerOptions options)
     {
         _app = app;
+        Options = options;
+        Secrets.Add(AdminPassword);
+        Secrets.Add(options.SecretKey.ToBase64());
         Log = log;
         Console = console;
         ConnectionString = connectionString;
         Address = address;
         Client = CreateClient();
     }
+
+    public ServerOptions Options { get; }
+
+    /// <summary>Passwords, tokens and keys this server was given; none may appear in its audit files (checked at dispose).</summary>
+    public List<string> Secrets { get; } = [];
 
     public string ConnectionString { get; }
     public Uri Address { get; }
@@ -64,7 +72,7 @@ public sealed class TestServer : IAsyncDisposable
         var app = SeqServer.Build(options, logger);
         await SeqServer.StartAsync(app, CancellationToken.None);
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        var server = new TestServer(app, connectionString, new Uri(address), log, console);
+        var server = new TestServer(app, connectionString, new Uri(address), log, console, options);
         if (loginAsAdmin)
             server.Client = await server.LoginAsync("admin", AdminPassword);
         return server;
@@ -99,6 +107,7 @@ public sealed class TestServer : IAsyncDisposable
     /// <summary>Creates a user with the given role through the administrator's client and returns its id.</summary>
     public async Task<string> CreateUserAsync(string username, string password, params string[] roleIds)
     {
+        Secrets.Add(password);
         using var response = await Client.PostAsJsonAsync("/api/users", new { Username = username, NewPassword = password, RoleIds = roleIds });
         return (await ReadAsync(response, HttpStatusCode.Created)).GetProperty("Id").GetString()!;
     }
@@ -123,11 +132,46 @@ public sealed class TestServer : IAsyncDisposable
         return body.Length == 0 ? default : JsonDocument.Parse(body).RootElement.Clone();
     }
 
+    /// <summary>Every audit event this server wrote to its audit directory, in file order.</summary>
+    public List<JsonElement> AuditEvents()
+    {
+        if (Options.Audit.Path is not { } directory || !Directory.Exists(directory))
+            return [];
+        return
+        [
+            .. Directory.GetFiles(directory, "seq-audit-*.ndjson").Order()
+                .SelectMany(ReadSharedLines)
+                .Where(line => line.Length > 0)
+                .Select(line => JsonDocument.Parse(line).RootElement.Clone()),
+        ];
+    }
+
+    public static IEnumerable<string> ReadSharedLines(string path)
+    {
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        using var reader = new StreamReader(stream);
+        var lines = new List<string>();
+        while (reader.ReadLine() is { } line)
+            lines.Add(line);
+        return lines;
+    }
+
     public async ValueTask DisposeAsync()
     {
         foreach (var client in _clients)
             client.Dispose();
         await _app.StopAsync();
         await _app.DisposeAsync();
+
+        // The audit files outlive the server: whatever a test did, no secret it handed the server may be in them.
+        if (Options.Audit.Path is { } directory && Directory.Exists(directory))
+        {
+            foreach (var file in Directory.GetFiles(directory, "seq-audit-*.ndjson"))
+            {
+                var text = File.ReadAllText(file);
+                foreach (var secret in Secrets.Where(s => s.Length >= 6))
+                    text.ShouldNotContain(secret, customMessage: $"the audit file {file} holds a secret");
+            }
+        }
     }
 }

@@ -1,0 +1,26 @@
+namespace Seq.Application.Auditing;
+
+/// <summary>One kind of audited operation and the events it produces.</summary>
+public sealed record AuditCatalogueEntry(string Category, string Operation, IReadOnlyList<AuditEventKind> Events, string Source, IReadOnlyList<string> Properties);
+
+/// <summary>
+/// Every user-initiated operation the server audits: each audited request type, plus what the HTTP layer audits
+/// itself. docs/audit-events.md lists exactly this, and a test keeps the two equal.
+/// </summary>
+public static class AuditCatalogue
+{
+    /// <summary>A request refused before any operation ran: no or a wrong credential, or a missing permission.</summary>
+    public static readonly AuditCatalogueEntry AccessRefused = new("Http", "Refuse", [AuditEventKind.Advise], "RequestAuthentication",
+        ["DemandedPermission", "StatusCode", "Reason"]);
+
+    public static IReadOnlyList<AuditCatalogueEntry> All { get; } =
+    [
+        .. typeof(AuditCatalogue).Assembly.GetTypes()
+            .Select(AuditedOperation.Of)
+            .OfType<AuditedOperation>()
+            .Select(o => new AuditCatalogueEntry(o.Category, o.Name,
+                o.Single ? [AuditEventKind.Record] : [AuditEventKind.Begin, AuditEventKind.Complete, AuditEventKind.Abandon, AuditEventKind.Fail],
+                o.RequestType.Name, [.. o.PropertyNames])),
+        AccessRefused,
+    ];
+}

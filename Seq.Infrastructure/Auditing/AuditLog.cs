@@ -1,0 +1,215 @@
+using System.Buffers;
+using System.Collections;
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Seq.Application.Auditing;
+using Seq.Application.EventSourcing;
+using Seq.Application.Security;
+using Seq.Infrastructure.Security;
+
+namespace Seq.Infrastructure.Auditing;
+
+/// <summary>A run of the server, as the audit log names it: 20 cryptographically random alphanumerics.</summary>
+public sealed record AuditSession(string Id)
+{
+    const string Alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+
+    public static AuditSession Start() => new(RandomNumberGenerator.GetString(Alphabet, 20));
+
+    public override string ToString() => Id;
+}
+
+/// <summary>
+/// The audit log of one run: stamps each event with the session, the next sequence number and the HMAC chain
+/// value, all under one lock together with handing the line to the target, so that sequence numbers, chain order
+/// and the target's write order are the same order. Without a target it is disabled and records nothing.
+/// </summary>
+public sealed partial class AuditLog : IAsyncDisposable
+{
+    public const string ChainProperty = "AuditChain";
+    const string ChainOrigin = "seq-audit-chain/v1/";
+
+    static readonly ConcurrentDictionary<string, string> TemplateIds = new(StringComparer.Ordinal);
+
+    readonly IAuditTarget? _target;
+    readonly TimeProvider _clock;
+    readonly byte[] _chainKey;
+    readonly Lock _sync = new();
+    byte[] _chain;
+    long _sequence;
+
+    public AuditLog(IAuditTarget? target, AuditSession session, SecretKey secretKey, TimeProvider clock)
+    {
+        _target = target;
+        Session = session;
+        _clock = clock;
+        _chainKey = secretKey.DeriveSubkey(SecretPurposes.AuditIntegrity);
+        _chain = ChainStart(_chainKey, session.Id);
+    }
+
+    public AuditSession Session { get; }
+
+    public bool IsEnabled => _target is not null;
+
+    /// <summary>"file /var/audit", "server https://…", or null when auditing is disabled.</summary>
+    public string? TargetDescription => _target?.Description;
+
+    public AuditTargetState? TargetState => _target?.State;
+
+    /// <summary>The first chain value of a session: lines are verified from here with the same key.</summary>
+    public static byte[] ChainStart(byte[] chainKey, string session) =>
+        HMACSHA256.HashData(chainKey, Encoding.UTF8.GetBytes(ChainOrigin + session));
+
+    public async Task WriteAsync(AuditEntry entry, Principal principal, HttpRequestInfo? http, CancellationToken cancellationToken)
+    {
+        if (_target is null)
+            return;
+
+        Task durable;
+        lock (_sync)
+        {
+            var prefix = Format(entry, ++_sequence, principal, http);
+            _chain = NextChain(_chainKey, _chain, prefix);
+            durable = _target.Enqueue(Seal(prefix, _chain), entry.IsBlocking);
+        }
+
+        if (!entry.IsBlocking)
+            return;
+        try
+        {
+            await durable.WaitAsync(cancellationToken);
+        }
+        catch (AuditTargetException e)
+        {
+            throw new AuditUnavailableException(e);
+        }
+    }
+
+    public static byte[] NextChain(byte[] chainKey, byte[] previous, ReadOnlySpan<byte> linePrefix)
+    {
+        var input = new byte[previous.Length + linePrefix.Length];
+        previous.CopyTo(input, 0);
+        linePrefix.CopyTo(input.AsSpan(previous.Length));
+        return HMACSHA256.HashData(chainKey, input);
+    }
+
+    /// <summary>Completes a line: the chain value is always the last property, so a verifier finds its prefix exactly.</summary>
+    static byte[] Seal(byte[] prefix, byte[] chain)
+    {
+        var suffix = Encoding.UTF8.GetBytes($",\"{ChainProperty}\":\"{Convert.ToHexStringLower(chain)}\"}}");
+        return [.. prefix, .. suffix];
+    }
+
+    /// <summary>The event as CLEF, without its closing brace (the chain value completes it).</summary>
+    byte[] Format(AuditEntry entry, long sequence, Principal principal, HttpRequestInfo? http)
+    {
+        var standard = new List<KeyValuePair<string, object?>>
+        {
+            new("AuditSession", Session.Id),
+            new("SequenceNumber", sequence),
+            new("Principal", principal.Name),
+            new("PrincipalId", principal.Id),
+            new("PrincipalType", principal.Type.ToString()),
+            new("OnBehalfOfUserId", principal.OnBehalfOfUserId),
+            new("Category", entry.Category),
+            new("Operation", entry.Operation),
+            new("OperationId", entry.OperationId.ToString()),
+            new("Event", entry.Event.ToString()),
+        };
+        if (http is not null)
+        {
+            standard.Add(new("HttpRequestMethod", http.Method));
+            standard.Add(new("HttpRequestPath", http.Path));
+            standard.Add(new("RemoteIPAddress", http.RemoteIPAddress));
+            standard.Add(new("XForwardedFor", http.XForwardedFor));
+        }
+        var properties = standard.Concat(entry.Properties.Where(p => standard.All(s => s.Key != p.Key))).ToList();
+
+        var buffer = new ArrayBufferWriter<byte>(1024);
+        using (var json = new Utf8JsonWriter(buffer))
+        {
+            json.WriteStartObject();
+            json.WriteString("@t", _clock.GetUtcNow().UtcDateTime.ToString("O", CultureInfo.InvariantCulture));
+            json.WriteString("@mt", entry.MessageTemplate);
+            json.WriteString("@m", Render(entry.MessageTemplate, properties));
+            json.WriteString("@i", TemplateIds.GetOrAdd(entry.MessageTemplate, EventTypeOf));
+            if (entry.Exception is not null)
+                json.WriteString("@x", entry.Exception);
+            foreach (var (name, value) in properties)
+            {
+                json.WritePropertyName(name);
+                WriteValue(json, value);
+            }
+            json.WriteEndObject();
+        }
+        var written = buffer.WrittenSpan;
+        return written[..^1].ToArray();
+    }
+
+    /// <summary>A stable 32-bit id of a message template: the first four bytes of its SHA-256, in hex.</summary>
+    public static string EventTypeOf(string template) =>
+        Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(template)).AsSpan(0, 4));
+
+    static void WriteValue(Utf8JsonWriter json, object? value)
+    {
+        switch (value)
+        {
+            case null: json.WriteNullValue(); break;
+            case string s: json.WriteStringValue(s); break;
+            case bool b: json.WriteBooleanValue(b); break;
+            case int i: json.WriteNumberValue(i); break;
+            case long l: json.WriteNumberValue(l); break;
+            case Enum e: json.WriteStringValue(e.ToString()); break;
+            case IEnumerable items:
+                json.WriteStartArray();
+                foreach (var item in items)
+                    WriteValue(json, item);
+                json.WriteEndArray();
+                break;
+            default: json.WriteStringValue(Convert.ToString(value, CultureInfo.InvariantCulture)); break;
+        }
+    }
+
+    [GeneratedRegex(@"\{(@|\$)?([A-Za-z0-9_]+)(:[^}]*)?\}")]
+    private static partial Regex Hole();
+
+    /// <summary>Renders a template as Serilog does for scalar values: strings quoted, null as null, lists in brackets.</summary>
+    static string Render(string template, IReadOnlyList<KeyValuePair<string, object?>> properties) =>
+        Hole().Replace(template, match =>
+        {
+            var name = match.Groups[2].Value;
+            foreach (var (key, value) in properties)
+                if (key == name)
+                    return RenderValue(value);
+            return match.Value;
+        });
+
+    static string RenderValue(object? value) => value switch
+    {
+        null => "null",
+        string s => "\"" + s.Replace("\"", "\\\"", StringComparison.Ordinal) + "\"",
+        bool b => b ? "True" : "False",
+        Enum e => e.ToString(),
+        IEnumerable items => "[" + string.Join(", ", items.Cast<object?>().Select(RenderValue)) + "]",
+        _ => Convert.ToString(value, CultureInfo.InvariantCulture) ?? "null",
+    };
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_target is not null)
+            await _target.DisposeAsync();
+    }
+}
+
+/// <summary>The audit log as an operation sees it: entries are stamped with this operation's principal and request.</summary>
+public sealed class OperationAuditLog(AuditLog log, OperationContext operation) : IAuditLog
+{
+    public bool IsEnabled => log.IsEnabled;
+
+    public Task WriteAsync(AuditEntry entry, CancellationToken cancellationToken) =>
+        log.WriteAsync(entry, operation.Principal, operation.Http, cancellationToken);
+}

@@ -1,0 +1,49 @@
+using System.Text;
+using Seq.Application.Auditing;
+
+namespace Seq.Tests.Auditing;
+
+public sealed class AuditCatalogueTests
+{
+    const string Begin = "<!-- catalogue:begin -->";
+    const string End = "<!-- catalogue:end -->";
+
+    /// <summary>The table docs/audit-events.md must hold, generated from the code.</summary>
+    public static string Table()
+    {
+        var table = new StringBuilder()
+            .AppendLine("| Category/Operation | Events | Operation properties | Source |")
+            .AppendLine("|---|---|---|---|");
+        foreach (var entry in AuditCatalogue.All.OrderBy(e => e.Category, StringComparer.Ordinal).ThenBy(e => e.Operation, StringComparer.Ordinal))
+        {
+            var properties = entry.Properties.Count == 0 ? "—" : string.Join(", ", entry.Properties.Select(p => $"`{p}`"));
+            table.AppendLine($"| `{entry.Category}/{entry.Operation}` | {string.Join(", ", entry.Events)} | {properties} | `{entry.Source}` |");
+        }
+        return table.ToString();
+    }
+
+    [Fact]
+    public void The_documented_audit_events_are_exactly_the_catalogue_in_the_code()
+    {
+        var directory = AppContext.BaseDirectory;
+        while (directory is not null && !File.Exists(Path.Combine(directory, "Seq.sln")))
+            directory = Path.GetDirectoryName(directory);
+        var document = File.ReadAllText(Path.Combine(directory!, "docs", "audit-events.md")).ReplaceLineEndings("\n");
+
+        var start = document.IndexOf(Begin, StringComparison.Ordinal);
+        var end = document.IndexOf(End, StringComparison.Ordinal);
+        start.ShouldBeGreaterThanOrEqualTo(0);
+        end.ShouldBeGreaterThan(start);
+        var documented = document[(start + Begin.Length)..end].Trim('\n') + "\n";
+
+        documented.ShouldBe(Table().ReplaceLineEndings("\n"), "docs/audit-events.md must list the catalogue; regenerate the table from AuditCatalogueTests.Table()");
+    }
+
+    [Fact]
+    public void Every_catalogued_operation_names_its_category_operation_and_events()
+    {
+        AuditCatalogue.All.Count.ShouldBeGreaterThan(12);
+        AuditCatalogue.All.Select(e => $"{e.Category}/{e.Operation}").ShouldBeUnique();
+        AuditCatalogue.All.ShouldContain(e => e.Category == "User" && e.Operation == "LocalLogin");
+    }
+}
