@@ -1,0 +1,29 @@
+namespace Seq.Infrastructure.Auditing;
+
+public enum AuditTargetState
+{
+    Available,
+    Unavailable,
+}
+
+/// <summary>An audit line could not be made durable.</summary>
+public sealed class AuditTargetException(string message, Exception? inner = null) : Exception(message, inner);
+
+public interface IAuditTarget : IAsyncDisposable
+{
+    /// <summary>"file /path/to/dir" or "server https://host:port" — safe to show (no API key).</summary>
+    string Description { get; }
+
+    /// <summary>Unavailable after the last write attempt failed, until one succeeds.</summary>
+    AuditTargetState State { get; }
+
+    /// <summary>
+    /// Queues one line (a complete UTF-8 JSON object, no trailing newline) behind every line queued before it; this
+    /// method itself never blocks and never throws for I/O. For a blocking line the task completes once the line and
+    /// every line before it are durable (file: written and fsynced; server: answered 201), or faults with
+    /// AuditTargetException when that fails (after the server target's bounded retries/timeout). For a non-blocking
+    /// line the task is already complete; the line is written in its place in the order, and retried (with backoff)
+    /// until written while the process lives.
+    /// </summary>
+    Task Enqueue(byte[] line, bool blocking);
+}

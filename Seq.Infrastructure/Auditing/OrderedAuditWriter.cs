@@ -1,0 +1,299 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Logging;
+
+namespace Seq.Infrastructure.Auditing;
+
+/// <summary>
+/// One ordered queue and one background loop in front of an <see cref="IAuditSink"/>. The loop writes everything
+/// queued (up to the sink's bound) as one batch, so concurrent blocking callers share one fsync or one POST. A line
+/// leaves the queue only once written: a failed batch stays at the head and is retried, because the layer above has
+/// already given it a sequence number and a place in the hash chain.
+/// </summary>
+sealed class OrderedAuditWriter : IAsyncDisposable
+{
+    internal static readonly TimeSpan DefaultInitialBackoff = TimeSpan.FromMilliseconds(100);
+    static readonly TimeSpan MaximumBackoff = TimeSpan.FromSeconds(5);
+    static readonly TimeSpan LazyFlushDelay = TimeSpan.FromSeconds(1);
+    static readonly TimeSpan DisposeDeadline = TimeSpan.FromSeconds(10);
+
+    readonly IAuditSink _sink;
+    readonly string _description;
+    readonly ILogger _logger;
+    readonly TimeSpan _initialBackoff;
+    readonly object _gate = new();
+    readonly List<PendingLine> _queue = [];
+    readonly CancellationTokenSource _abandon = new();
+    readonly Task _loop;
+
+    TaskCompletionSource _wake = NewSignal();
+    bool _urgent;
+    bool _stopping;
+    Task? _disposal;
+    volatile AuditTargetState _state = AuditTargetState.Available;
+    int _failedAttempts;
+
+    public OrderedAuditWriter(IAuditSink sink, string description, ILogger logger, TimeSpan initialBackoff)
+    {
+        _sink = sink;
+        _description = description;
+        _logger = logger;
+        _initialBackoff = initialBackoff;
+        _loop = Task.Run(RunAsync);
+    }
+
+    public AuditTargetState State => _state;
+
+    public Task Enqueue(byte[] line, bool blocking)
+    {
+        ArgumentNullException.ThrowIfNull(line);
+        var pending = new PendingLine(line, blocking);
+        lock (_gate)
+        {
+            // After disposal began nothing would write the line, and a silent drop would leave a gap in the sequence.
+            if (_stopping)
+                return Task.FromException(new AuditTargetException($"The audit target {_description} is closed; the line was not written."));
+            _queue.Add(pending);
+            if (blocking)
+                _urgent = true;
+            _wake.TrySetResult();
+        }
+        return pending.Waiter?.Task ?? Task.CompletedTask;
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        lock (_gate)
+        {
+            if (_disposal is null)
+            {
+                _stopping = true;
+                _urgent = true;
+                _wake.TrySetResult();
+                _disposal = StopAsync();
+            }
+            return new ValueTask(_disposal);
+        }
+    }
+
+    async Task StopAsync()
+    {
+        if (await Task.WhenAny(_loop, Task.Delay(DisposeDeadline)) != _loop)
+            await _abandon.CancelAsync();
+        await _loop;
+
+        List<PendingLine> unwritten;
+        lock (_gate)
+        {
+            unwritten = [.. _queue];
+            _queue.Clear();
+        }
+        if (unwritten.Count > 0)
+        {
+            _logger.LogError("{LineCount} audit lines could not be written to {AuditTarget} before shutdown", unwritten.Count, _description);
+            foreach (var line in unwritten)
+                line.Waiter?.TrySetException(new AuditTargetException($"The audit target {_description} was closed before the line could be written."));
+        }
+
+        try
+        {
+            await _sink.DisposeAsync();
+        }
+        catch (Exception exception)
+        {
+            _logger.LogError(exception, "The audit target {AuditTarget} could not be closed cleanly: {Reason}", _description, exception.Message);
+        }
+        _abandon.Dispose();
+    }
+
+    async Task RunAsync()
+    {
+        var backoff = TimeSpan.Zero;
+        var retryAt = 0L;
+        long? flushAt = null;
+
+        while (!_abandon.IsCancellationRequested)
+        {
+            Task wake;
+            List<PendingLine>? batch = null;
+            var attempted = 0;
+            var flushNow = false;
+            TimeSpan? wait = null;
+            var now = Stopwatch.GetTimestamp();
+
+            lock (_gate)
+            {
+                // Consuming the signal before looking at the queue means an Enqueue that races with this look
+                // sets the fresh signal and is seen on the next pass.
+                if (_wake.Task.IsCompleted)
+                    _wake = NewSignal();
+                wake = _wake.Task;
+
+                var backingOff = backoff > TimeSpan.Zero && now < retryAt;
+                if (_queue.Count > 0 && (!backingOff || _urgent))
+                {
+                    batch = TakeBatch();
+                    attempted = _queue.Count;
+                    _urgent = false;
+                }
+                else if (flushAt is { } due && (now >= due || _stopping) && !backingOff)
+                {
+                    flushNow = true;
+                }
+                else if (_queue.Count == 0 && flushAt is null && _stopping)
+                {
+                    return;
+                }
+                else
+                {
+                    var until = backingOff ? retryAt : flushAt ?? long.MaxValue;
+                    if (until != long.MaxValue)
+                        wait = Stopwatch.GetElapsedTime(now, Math.Max(now, until));
+                }
+            }
+
+            if (batch is not null)
+            {
+                var durable = batch.Exists(l => l.Blocking);
+                var failure = await TryAsync(() => _sink.WriteBatchAsync([.. batch.Select(l => l.Line)], durable, _abandon.Token));
+                if (failure is null)
+                {
+                    Succeeded(batch.Count);
+                    backoff = TimeSpan.Zero;
+                    if (durable)
+                        flushAt = null;
+                    else
+                        flushAt ??= Stopwatch.GetTimestamp() + (long)(LazyFlushDelay.TotalSeconds * Stopwatch.Frequency);
+                }
+                else
+                {
+                    Failed(failure, attempted);
+                    backoff = NextBackoff(backoff);
+                    retryAt = Stopwatch.GetTimestamp() + (long)(backoff.TotalSeconds * Stopwatch.Frequency);
+                }
+                continue;
+            }
+
+            if (flushNow)
+            {
+                var failure = await TryAsync(() => _sink.FlushAsync(_abandon.Token));
+                if (failure is null)
+                {
+                    flushAt = null;
+                    if (_state == AuditTargetState.Unavailable)
+                        Succeeded(0);
+                }
+                else
+                {
+                    // The lines are already out of the queue; all that can be done is to try the fsync again.
+                    Failed(failure, 0);
+                    backoff = NextBackoff(backoff);
+                    retryAt = Stopwatch.GetTimestamp() + (long)(backoff.TotalSeconds * Stopwatch.Frequency);
+                }
+                continue;
+            }
+
+            if (wait is { } timeout)
+                await wake.WaitAsync(timeout, _abandon.Token).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            else
+                await wake.WaitAsync(_abandon.Token).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+    }
+
+    List<PendingLine> TakeBatch()
+    {
+        var batch = new List<PendingLine>();
+        var bytes = 0L;
+        foreach (var line in _queue)
+        {
+            if (batch.Count > 0 && (batch.Count >= _sink.MaxBatchLines || bytes + line.Line.Length + 1 > _sink.MaxBatchBytes))
+                break;
+            batch.Add(line);
+            bytes += line.Line.Length + 1;
+        }
+        return batch;
+    }
+
+    static async Task<Exception?> TryAsync(Func<Task> attempt)
+    {
+        try
+        {
+            await attempt();
+            return null;
+        }
+        catch (Exception exception)
+        {
+            return exception;
+        }
+    }
+
+    void Succeeded(int written)
+    {
+        List<TaskCompletionSource> waiters = [];
+        lock (_gate)
+        {
+            for (var i = 0; i < written; i++)
+            {
+                if (_queue[i].Waiter is { } waiter)
+                    waiters.Add(waiter);
+            }
+            _queue.RemoveRange(0, written);
+        }
+
+        if (_state == AuditTargetState.Unavailable)
+        {
+            _state = AuditTargetState.Available;
+            _logger.LogInformation("The audit target {AuditTarget} is available again after {FailedAttempts} failed attempts", _description, _failedAttempts);
+        }
+        _failedAttempts = 0;
+
+        foreach (var waiter in waiters)
+            waiter.TrySetResult();
+    }
+
+    void Failed(Exception failure, int attempted)
+    {
+        var reason = failure is OperationCanceledException && _abandon.IsCancellationRequested
+            ? "the audit target was closed before the write finished"
+            : failure.Message;
+
+        // Every blocking line that was queued when the attempt began is behind the lines that failed, so none of
+        // them can become durable now. Lines queued during the attempt get an attempt of their own.
+        List<TaskCompletionSource> waiters = [];
+        lock (_gate)
+        {
+            for (var i = 0; i < attempted && i < _queue.Count; i++)
+            {
+                if (_queue[i].Waiter is { } waiter)
+                {
+                    waiters.Add(waiter);
+                    _queue[i].Waiter = null;
+                }
+            }
+        }
+
+        _failedAttempts++;
+        if (_state == AuditTargetState.Available)
+        {
+            _state = AuditTargetState.Unavailable;
+            _logger.LogWarning(failure, "The audit target {AuditTarget} is unavailable, so audited operations will be refused until it recovers: {Reason}", _description, reason);
+        }
+
+        foreach (var waiter in waiters)
+            waiter.TrySetException(new AuditTargetException($"The audit line could not be made durable in {_description}: {reason}", failure));
+    }
+
+    TimeSpan NextBackoff(TimeSpan current) =>
+        current <= TimeSpan.Zero ? _initialBackoff : TimeSpan.FromTicks(Math.Min(current.Ticks * 2, Math.Max(MaximumBackoff.Ticks, _initialBackoff.Ticks)));
+
+    static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    sealed class PendingLine(byte[] line, bool blocking)
+    {
+        public byte[] Line { get; } = line;
+
+        public bool Blocking { get; } = blocking;
+
+        // Cleared once faulted: the line stays queued for a later write, but its caller has already been told.
+        public TaskCompletionSource? Waiter { get; set; } = blocking ? new(TaskCreationOptions.RunContinuationsAsynchronously) : null;
+    }
+}
