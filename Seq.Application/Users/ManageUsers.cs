@@ -40,8 +40,8 @@ sealed class GetCurrentUserHandler(IUserReadModel users, OperationContext operat
 [Demands(Permission.Organization)]
 [Audited("User", "Create", BeginTemplate = "Beginning creation of user {Username}", CompleteTemplate = "Created user {Username} as {UserId}")]
 public sealed record CreateUserCommand(
-    [property: AuditProperty] string? Username, string? DisplayName, string? EmailAddress, IReadOnlyList<string>? RoleIds, DescriptiveFilter? ViewFilter,
-    string? Password, bool MustChangePassword) : IRequest<UserView>
+    [property: AuditProperty] string? Username, string? DisplayName, string? EmailAddress, [property: AuditProperty] IReadOnlyList<string>? RoleIds,
+    DescriptiveFilter? ViewFilter, string? Password, [property: AuditProperty] bool MustChangePassword) : IRequest<UserView>
 {
     public override string ToString() => $"{nameof(CreateUserCommand)} {{ Username = {Username}, RoleIds = [{string.Join(", ", RoleIds ?? [])}] }}";
 }
