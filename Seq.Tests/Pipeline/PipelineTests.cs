@@ -6,7 +6,8 @@ using Seq.Application;
 namespace Seq.Tests.Pipeline;
 
 [Seq.Application.Security.Demands(Seq.Domain.Security.Permission.Public)]
-public sealed record ProbeCommand(int Value) : IRequest<string>;
+[Seq.Application.Auditing.Audited("Probe", "Run")]
+public sealed record ProbeCommand([property: Seq.Application.Auditing.AuditProperty] int Value) : IRequest<string>;
 
 public sealed class ProbeValidator : AbstractValidator<ProbeCommand>
 {
@@ -36,6 +37,18 @@ public sealed class InnerProbeBehaviour(ProbeLog log) : IPipelineBehavior<ProbeC
     }
 }
 
+/// <summary>An audit log that notes each event in the same step log as the behaviours and the handler.</summary>
+public sealed class StepAuditLog(ProbeLog log) : Seq.Application.Auditing.IAuditLog
+{
+    public bool IsEnabled => true;
+
+    public Task WriteAsync(Seq.Application.Auditing.AuditEntry entry, CancellationToken cancellationToken)
+    {
+        log.Steps.Add($"audit {entry.Event}");
+        return Task.CompletedTask;
+    }
+}
+
 public sealed class PipelineTests
 {
     static IServiceProvider Build()
@@ -43,6 +56,7 @@ public sealed class PipelineTests
         var services = new ServiceCollection();
         services.AddApplication();
         services.AddSingleton<ProbeLog>();
+        services.AddScoped<Seq.Application.Auditing.IAuditLog, StepAuditLog>();
         services.AddTransient<IPipelineBehavior<ProbeCommand, string>, InnerProbeBehaviour>();
         DependencyInjection.RegisterClosedImplementations(services, typeof(PipelineTests).Assembly, typeof(IRequestHandler<,>));
         DependencyInjection.RegisterClosedImplementations(services, typeof(PipelineTests).Assembly, typeof(IValidator<>));
@@ -50,7 +64,7 @@ public sealed class PipelineTests
     }
 
     [Fact]
-    public async Task A_valid_request_passes_the_declared_behaviours_in_order_and_reaches_its_handler()
+    public async Task A_valid_request_is_audited_first_passes_the_declared_behaviours_in_order_and_reaches_its_handler()
     {
         var provider = Build();
         using var scope = provider.CreateScope();
@@ -58,11 +72,11 @@ public sealed class PipelineTests
         var result = await scope.ServiceProvider.GetRequiredService<IMediator>().Send(new ProbeCommand(3));
 
         result.ShouldBe("handled 3");
-        provider.GetRequiredService<ProbeLog>().Steps.ShouldBe(["inner behaviour", "handler"]);
+        provider.GetRequiredService<ProbeLog>().Steps.ShouldBe(["audit Begin", "inner behaviour", "handler", "audit Complete"]);
     }
 
     [Fact]
-    public async Task A_validation_failure_stops_the_request_before_any_later_behaviour_or_its_handler()
+    public async Task A_validation_failure_stops_the_request_before_any_later_behaviour_or_its_handler_and_is_abandoned_in_the_audit_log()
     {
         var provider = Build();
         using var scope = provider.CreateScope();
@@ -70,7 +84,7 @@ public sealed class PipelineTests
         var failure = await Should.ThrowAsync<ValidationException>(() => scope.ServiceProvider.GetRequiredService<IMediator>().Send(new ProbeCommand(0)));
 
         failure.Errors.Single().ErrorMessage.ShouldBe("Value must be positive.");
-        provider.GetRequiredService<ProbeLog>().Steps.ShouldBeEmpty();
+        provider.GetRequiredService<ProbeLog>().Steps.ShouldBe(["audit Begin", "audit Abandon"]);
     }
 
     [Fact]
