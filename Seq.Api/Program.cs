@@ -34,6 +34,7 @@ static class Program
             KeyCommands.ShowKey(storage, console),
             ConfigCommands.Config(storage, console),
             ConfigCommands.Secret(storage, console),
+            AuditCommands.Audit(storage, console),
         };
         root.Options.Add(storage);
         root.SetAction((result, cancellationToken) => RunAsync(result.GetValue(storage), cancellationToken));
