@@ -1,0 +1,85 @@
+using System.Net;
+using System.Net.Http.Json;
+using MediatR;
+using Microsoft.Extensions.DependencyInjection;
+using Seq.Api.Hosting;
+using Seq.Application.Settings;
+using Seq.Infrastructure.Auditing;
+using Seq.Infrastructure.Security;
+using Seq.Tests.Support;
+
+namespace Seq.Tests.Auditing;
+
+/// <summary>Breaks a setting change from inside the operation when its value asks for it: an unexpected failure.</summary>
+public sealed class ExplodingSettingBehaviour<TRequest, TResponse> : IPipelineBehavior<TRequest, TResponse>
+{
+    public Task<TResponse> Handle(TRequest request, CancellationToken cancellationToken, RequestHandlerDelegate<TResponse> next) =>
+        request is ChangeSettingCommand { Value: "explode" } ? throw new InvalidOperationException("The probe broke the operation on purpose.") : next();
+}
+
+public sealed class AuditFaultTests
+{
+    static string NewAuditDirectory() => Path.Combine(Path.GetTempPath(), "seq-audit-fault-" + Guid.NewGuid().ToString("N")[..8]);
+
+    [Fact]
+    public async Task An_unexpected_error_is_recorded_as_fail_with_the_full_error_and_stack_trace()
+    {
+        await using var server = await TestServer.StartAsync(o => o with
+        {
+            Audit = new AuditOptions(NewAuditDirectory(), null, null),
+            ConfigureServices = services => services.AddTransient(typeof(IPipelineBehavior<,>), typeof(ExplodingSettingBehaviour<,>)),
+        });
+
+        using var response = await server.Client.PutAsJsonAsync("/api/settings/setting-InstanceTitle", new { Value = "explode" });
+        response.StatusCode.ShouldBe(HttpStatusCode.InternalServerError);
+
+        var fail = server.AuditEvents().Single(e => e.GetProperty("Event").GetString() == "Fail");
+        fail.GetProperty("Operation").GetString().ShouldBe("Update");
+        var error = fail.GetProperty("@x").GetString()!;
+        error.ShouldContain("System.InvalidOperationException: The probe broke the operation on purpose.");
+        error.ShouldContain(" at ");
+        server.AuditEvents().ShouldContain(e => e.GetProperty("Event").GetString() == "Begin"
+            && e.GetProperty("OperationId").GetString() == fail.GetProperty("OperationId").GetString());
+    }
+
+    [Fact]
+    public async Task A_write_that_fails_refuses_the_operation_with_503_and_once_writes_succeed_nothing_is_missing()
+    {
+        var directory = NewAuditDirectory();
+        Directory.CreateDirectory(directory);
+        // Without authentication, so that nothing is audited before the fault is in place.
+        await using var server = await TestServer.StartAsync(o => o with
+        {
+            Audit = new AuditOptions(directory, null, null),
+            FirstRun = new FirstRunOptions(NoAuthentication: true),
+        }, loginAsAdmin: false);
+
+        // The audit file is a link to /dev/full: every write to it fails with "no space left on device".
+        var session = server.Services.GetRequiredService<AuditLog>().Session.Id;
+        var file = Path.Combine(directory, $"seq-audit-{DateTime.UtcNow:yyyyMMdd}-{session}.ndjson");
+        File.CreateSymbolicLink(file, "/dev/full");
+
+        using var refused = await server.Client.PutAsJsonAsync("/api/settings/setting-InstanceTitle", new { Value = "disk full" });
+        refused.StatusCode.ShouldBe(HttpStatusCode.ServiceUnavailable);
+        (await server.GetJsonAsync("/api/settings/setting-InstanceTitle")).GetProperty("Value").GetString().ShouldNotBe("disk full");
+
+        File.Delete(file);
+        (await server.Client.PutAsJsonAsync("/api/settings/setting-InstanceTitle", new { Value = "space again" })).StatusCode.ShouldBe(HttpStatusCode.OK);
+
+        var events = server.AuditEvents();
+        events.Select(e => e.GetProperty("SequenceNumber").GetInt64()).ShouldBe(Enumerable.Range(1, events.Count).Select(i => (long)i));
+        events.Select(e => e.GetProperty("Event").GetString()).ShouldBe(["Begin", "Abandon", "Begin", "Complete"]);
+        AuditChainVerifier.Verify(TestServer.ReadSharedLines(file), server.Options.SecretKey).IsIntact.ShouldBeTrue();
+    }
+
+    [Fact]
+    public async Task No_instance_setting_reads_or_changes_auditing()
+    {
+        await using var server = await TestServer.StartAsync();
+        var settings = (await server.GetJsonAsync("/api/settings")).EnumerateArray().Select(s => s.GetProperty("Name").GetString()!).ToList();
+
+        settings.ShouldNotBeEmpty();
+        settings.ShouldAllBe(name => !name.Contains("audit", StringComparison.OrdinalIgnoreCase));
+        (await server.Client.PutAsJsonAsync("/api/settings/setting-AuditPath", new { Value = "/tmp" })).StatusCode.ShouldBe(HttpStatusCode.NotFound);
+    }
+}
