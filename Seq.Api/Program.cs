@@ -70,6 +70,8 @@ static class Program
                     configuration.EnvironmentAndFile("SEQ_FIRSTRUN_ADMINPASSWORD"),
                     configuration.EnvironmentAndFile("SEQ_FIRSTRUN_ADMINPASSWORDHASH"),
                     string.Equals(configuration.EnvironmentAndFile("SEQ_FIRSTRUN_NOAUTHENTICATION"), "true", StringComparison.OrdinalIgnoreCase)),
+                TrustedProxies = (configuration.EnvironmentAndFile("SEQ_API_TRUSTEDPROXIES") ?? "")
+                    .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
                 Audit = new AuditOptions(
                     configuration.EnvironmentAndFile("SEQ_AUDIT_AUDITPATH"),
                     configuration.EnvironmentAndFile("SEQ_AUDIT_AUDITSERVERURL") is { Length: > 0 } url ? new Uri(url) : null,

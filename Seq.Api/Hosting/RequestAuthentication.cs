@@ -18,6 +18,7 @@ sealed class RequestAuthentication(RequestDelegate next, ISecurityDirectory dire
     public const string CsrfHeader = "X-Seq-CsrfToken";
     public const string SessionCookie = "Seq-Session";
     const string SessionTokenItem = "Seq.SessionToken";
+    public const string ForwardedForItem = "Seq.XForwardedFor";
 
     public async Task InvokeAsync(HttpContext context)
     {
@@ -27,7 +28,7 @@ sealed class RequestAuthentication(RequestDelegate next, ISecurityDirectory dire
             context.Request.Method,
             context.Request.Path.Value ?? "/",
             context.Connection.RemoteIpAddress?.ToString(),
-            context.Request.Headers.TryGetValue("X-Forwarded-For", out var forwarded) ? [.. forwarded.Select(v => v ?? "")] : null);
+            ForwardedFor(context));
 
         var endpoint = context.GetEndpoint();
         var demand = endpoint?.Metadata.GetMetadata<DemandsPermission>();
@@ -57,6 +58,14 @@ sealed class RequestAuthentication(RequestDelegate next, ISecurityDirectory dire
             throw;
         }
         await next(context);
+    }
+
+    /// <summary>The X-Forwarded-For headers as the request arrived (before a trusted proxy's entry was taken off), or null.</summary>
+    static IReadOnlyList<string>? ForwardedFor(HttpContext context)
+    {
+        if (context.Items[ForwardedForItem] is string?[] original)
+            return [.. original.Select(v => v ?? "")];
+        return context.Request.Headers.TryGetValue("X-Forwarded-For", out var forwarded) ? [.. forwarded.Select(v => v ?? "")] : null;
     }
 
     async Task<Principal> AuthenticateAsync(HttpContext context, Endpoint endpoint)

@@ -8,6 +8,7 @@ using Seq.Application.Security;
 using Seq.Infrastructure.EventSourcing;
 using Seq.Infrastructure.Security;
 using Serilog;
+using Microsoft.AspNetCore.HttpOverrides;
 using Seq.Application.Auditing;
 using Seq.Infrastructure.Auditing;
 using Seq.Infrastructure.Configuration;
@@ -77,6 +78,17 @@ public static class SeqServer
             };
             await ErrorMapping.WriteErrorAsync(context.HttpContext, status, message);
         });
+        if (options.TrustedProxies.Count > 0)
+        {
+            // The audit record keeps the header as the client sent it, before the proxy's entry is consumed below.
+            app.Use((context, next) =>
+            {
+                if (context.Request.Headers.TryGetValue("X-Forwarded-For", out var forwarded))
+                    context.Items[RequestAuthentication.ForwardedForItem] = forwarded.ToArray();
+                return next(context);
+            });
+            app.UseForwardedHeaders(ForwardedHeadersFrom(options.TrustedProxies));
+        }
         app.UseRouting();
         if (options.Limits.WritesPerSecondPerAddress > 0)
             app.UseRateLimiter();
@@ -109,6 +121,21 @@ public static class SeqServer
             app.Services, options.FirstRun, options.Console, app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Seq.FirstRun"), cancellationToken);
         await app.Services.GetRequiredService<ISecurityDirectory>().RefreshAsync(cancellationToken);
         await app.StartAsync(cancellationToken);
+    }
+
+    /// <summary>Only the listed proxies are believed, and only for the one hop they add: anyone can send the headers.</summary>
+    static ForwardedHeadersOptions ForwardedHeadersFrom(IReadOnlyList<string> trustedProxies)
+    {
+        var forwarding = new ForwardedHeadersOptions
+        {
+            ForwardedHeaders = ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto,
+            ForwardLimit = 1,
+        };
+        forwarding.KnownIPNetworks.Clear();
+        forwarding.KnownProxies.Clear();
+        foreach (var proxy in trustedProxies)
+            forwarding.KnownIPNetworks.Add(System.Net.IPNetwork.Parse(proxy.Contains('/') ? proxy : proxy + (proxy.Contains(':') ? "/128" : "/32")));
+        return forwarding;
     }
 
     /// <summary>

@@ -13,6 +13,9 @@ public sealed record ServerOptions(string ConnectionString, IReadOnlyList<string
 
     public LoginThrottleOptions LoginThrottle { get; init; } = LoginThrottleOptions.Default;
 
+    /// <summary>Reverse proxies (addresses or CIDR networks) whose X-Forwarded-For and X-Forwarded-Proto are believed.</summary>
+    public IReadOnlyList<string> TrustedProxies { get; init; } = [];
+
     /// <summary>Where audit events go; from the host's environment or configuration file only, never the API.</summary>
     public AuditOptions Audit { get; init; } = AuditOptions.Disabled;
 

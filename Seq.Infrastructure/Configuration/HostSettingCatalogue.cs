@@ -21,6 +21,9 @@ public enum HostSettingKind
 
     /// <summary>A hash from <c>seqsvr config hash</c>.</summary>
     PasswordHash,
+
+    /// <summary>IP addresses or CIDR networks (<c>10.0.0.0/8</c>), separated by commas.</summary>
+    NetworkList,
 }
 
 /// <summary>
@@ -102,6 +105,19 @@ public sealed record HostSetting(string Section, string Name, HostSettingKind Ki
                     normalized = flag ? "true" : "false";
                 return problem is null;
 
+            case HostSettingKind.NetworkList:
+                var networks = value.Split([',', ';'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+                foreach (var network in networks)
+                {
+                    if (!System.Net.IPNetwork.TryParse(network.Contains('/') ? network : network + (network.Contains(':') ? "/128" : "/32"), out _))
+                    {
+                        problem = $"{Key} must be IP addresses or CIDR networks separated by commas, and {Shown(network)} is neither.";
+                        return false;
+                    }
+                }
+                normalized = string.Join(",", networks);
+                return networks.Length > 0 || (problem = $"{Key} needs at least one address.") is null;
+
             case HostSettingKind.PasswordHash:
                 normalized = value.Trim();
                 if (!PasswordHasher.IsWellFormed(normalized))
@@ -156,6 +172,8 @@ public static class HostSettingCatalogue
     [
         new("api", "listenUris", HostSettingKind.UriList, false,
             "The URIs the server listens on, separated by commas (default http://localhost:5341)."),
+        new("api", "trustedProxies", HostSettingKind.NetworkList, false,
+            "Reverse proxies (addresses or CIDR networks) whose X-Forwarded-For and X-Forwarded-Proto are believed: the client's address and HTTPS come from them."),
         new("storage", "connectionString", HostSettingKind.Text, true,
             "A PostgreSQL connection string; without one the server runs a private cluster under the storage root."),
         new("audit", "auditPath", HostSettingKind.Path, false,
