@@ -15,6 +15,7 @@ sealed class OrderedAuditWriter : IAsyncDisposable
     static readonly TimeSpan MaximumBackoff = TimeSpan.FromSeconds(5);
     static readonly TimeSpan LazyFlushDelay = TimeSpan.FromSeconds(1);
     static readonly TimeSpan DisposeDeadline = TimeSpan.FromSeconds(10);
+    static readonly TimeSpan AbandonGrace = TimeSpan.FromSeconds(2);
 
     readonly IAuditSink _sink;
     readonly string _description;
@@ -51,6 +52,9 @@ sealed class OrderedAuditWriter : IAsyncDisposable
     public Task Enqueue(byte[] line, bool blocking)
     {
         ArgumentNullException.ThrowIfNull(line);
+        // A line break inside a line would split one event into two in the file and in CLEF alike.
+        if (line.Length == 0 || line.AsSpan().IndexOfAny((byte)'\n', (byte)'\r') >= 0)
+            throw new ArgumentException("An audit line must be non-empty and hold no line breaks.", nameof(line));
         var pending = new PendingLine(line, blocking);
         // Taken now: once queued, the loop may fault the waiter and clear it before this method returns.
         var written = pending.Waiter?.Task ?? Task.CompletedTask;
@@ -87,8 +91,15 @@ sealed class OrderedAuditWriter : IAsyncDisposable
         // DisposeAsync starts this under the lock; nothing of it should run there.
         await Task.Yield();
         if (await Task.WhenAny(_stopped.Task, Task.Delay(DisposeDeadline)) != _stopped.Task)
+        {
             await _abandon.CancelAsync();
-        await _stopped.Task;
+            // A file write cannot be cancelled; a hung disk must not hang shutdown with it.
+            if (await Task.WhenAny(_stopped.Task, Task.Delay(AbandonGrace)) != _stopped.Task)
+            {
+                _logger.LogError("The audit target {AuditTarget} did not finish its last write in time; lines still queued are lost", _description);
+                return;
+            }
+        }
 
         List<PendingLine> unwritten;
         lock (_gate)

@@ -223,6 +223,17 @@ public sealed class FileAuditTargetTests : IDisposable
         CountersIn(target.FilePath!).ShouldBe([1]);
     }
 
+    [Fact]
+    public async Task A_line_with_a_line_break_is_refused_before_it_is_queued()
+    {
+        await using var target = NewTarget(Path.Combine(_root, "audit"));
+
+        Should.Throw<ArgumentException>(() => target.Enqueue("{\"A\":1}\n{\"B\":2}"u8.ToArray(), blocking: false));
+        await target.Enqueue(Line(1), blocking: true);
+
+        CountersIn(target.FilePath!).ShouldBe([1]);
+    }
+
     static bool TryMountSmallFileSystem(string mount)
     {
         Directory.CreateDirectory(mount);

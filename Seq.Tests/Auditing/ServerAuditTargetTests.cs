@@ -84,6 +84,10 @@ public sealed class ServerAuditTargetTests : IAsyncLifetime
         clock.Elapsed.ShouldBeLessThan(TimeSpan.FromSeconds(10));
         failure.Message.ShouldContain("did not answer");
         _listener.Requests.ShouldBeGreaterThanOrEqualTo(2);
+
+        _listener.Answer = ListenerAnswer.Created;
+        await target.Enqueue(Line(2), blocking: true).WaitAsync(Patience);
+        _listener.AcceptedLines.ShouldBe([Text(1), Text(2)]);
     }
 
     [Fact]
