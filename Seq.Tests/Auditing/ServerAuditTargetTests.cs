@@ -58,6 +58,7 @@ public sealed class ServerAuditTargetTests : IAsyncLifetime
         var failure = await Should.ThrowAsync<AuditTargetException>(() => target.Enqueue(Line(2), blocking: true).WaitAsync(Patience));
 
         failure.Message.ShouldContain("500");
+        failure.ToString().ShouldNotContain(ApiKey);
         _listener.Requests.ShouldBe(1 + 1 + options.Retries);
         target.State.ShouldBe(AuditTargetState.Unavailable);
         await target.Enqueue(Line(3), blocking: false);
