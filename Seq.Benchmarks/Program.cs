@@ -5,6 +5,7 @@ using Seq.Infrastructure.Postgres;
 
 // Usage: dotnet run -c Release --project Seq.Benchmarks -- eventstore [--seconds N] [--rounds N] [--feed-events N]
 //        dotnet run -c Release --project Seq.Benchmarks -- identity [--seconds N] [--rounds N]
+//        dotnet run -c Release --project Seq.Benchmarks -- auditfile [--seconds N] [--rounds N] [--writers N]
 // Uses SEQ_BENCH_CONNECTIONSTRING when set; otherwise a private PostgreSQL cluster in a temporary folder,
 // started from the machine's binaries exactly as the server starts its own.
 var suite = args.FirstOrDefault() ?? "eventstore";
@@ -14,10 +15,27 @@ int Option(string name, int fallback)
     return index >= 0 && index + 1 < args.Length ? int.Parse(args[index + 1], System.Globalization.CultureInfo.InvariantCulture) : fallback;
 }
 
-if (suite is not ("eventstore" or "identity"))
+if (suite is not ("eventstore" or "identity" or "auditfile"))
 {
-    Console.Error.WriteLine($"Unknown benchmark suite '{suite}'. Known: eventstore, identity.");
+    Console.Error.WriteLine($"Unknown benchmark suite '{suite}'. Known: eventstore, identity, auditfile.");
     return 1;
+}
+
+void PrintTable(IReadOnlyList<string> rows)
+{
+    Console.WriteLine();
+    Console.WriteLine($"Machine: {Environment.ProcessorCount} cores, {RuntimeInformation.OSDescription}, {RuntimeInformation.FrameworkDescription}; date {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC");
+    Console.WriteLine("| Measurement | Result | Notes |");
+    Console.WriteLine("|---|---|---|");
+    foreach (var row in rows)
+        Console.WriteLine(row);
+}
+
+// The audit file target needs no database.
+if (suite == "auditfile")
+{
+    PrintTable(await new AuditFileBenchmark(TimeSpan.FromSeconds(Option("--seconds", 5)), rounds: Option("--rounds", 3), writers: Option("--writers", 32)).RunAsync());
+    return 0;
 }
 
 var connectionString = Environment.GetEnvironmentVariable("SEQ_BENCH_CONNECTIONSTRING");
@@ -35,12 +53,7 @@ try
         ? await new IdentityBenchmark(connectionString, TimeSpan.FromSeconds(Option("--seconds", 15)), rounds: Option("--rounds", 3)).RunAsync()
         : await new EventStoreBenchmark(connectionString, TimeSpan.FromSeconds(Option("--seconds", 10)), writers: 16, rounds: Option("--rounds", 3), feedEvents: Option("--feed-events", 300_000)).RunAsync();
 
-    Console.WriteLine();
-    Console.WriteLine($"Machine: {Environment.ProcessorCount} cores, {RuntimeInformation.OSDescription}, {RuntimeInformation.FrameworkDescription}; date {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC");
-    Console.WriteLine("| Measurement | Result | Notes |");
-    Console.WriteLine("|---|---|---|");
-    foreach (var row in rows)
-        Console.WriteLine(row);
+    PrintTable(rows);
     return 0;
 }
 finally

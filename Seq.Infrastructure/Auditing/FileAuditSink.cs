@@ -45,8 +45,10 @@ sealed class FileAuditSink(string directory, string auditSession, TimeProvider c
 
     public Task FlushAsync(CancellationToken cancellationToken)
     {
-        if (_file is { } file)
-            Sync(file);
+        // After a failure closed the file, lines written before it may still be only in the page cache; an fsync
+        // through a fresh handle reaches them, because it flushes the file, not the handle.
+        if (FilePath is not null)
+            Sync(Open());
         return Task.CompletedTask;
     }
 

@@ -15,6 +15,7 @@ sealed class OrderedAuditWriter : IAsyncDisposable
     static readonly TimeSpan MaximumBackoff = TimeSpan.FromSeconds(5);
     static readonly TimeSpan LazyFlushDelay = TimeSpan.FromSeconds(1);
     static readonly TimeSpan DisposeDeadline = TimeSpan.FromSeconds(10);
+    static readonly TimeSpan AbandonGrace = TimeSpan.FromSeconds(2);
 
     readonly IAuditSink _sink;
     readonly string _description;
@@ -23,9 +24,9 @@ sealed class OrderedAuditWriter : IAsyncDisposable
     readonly object _gate = new();
     readonly List<PendingLine> _queue = [];
     readonly CancellationTokenSource _abandon = new();
-    readonly Task _loop;
+    readonly CancellationTokenRegistration _abandonRegistration;
+    readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    TaskCompletionSource _wake = NewSignal();
     bool _urgent;
     bool _stopping;
     Task? _disposal;
@@ -38,7 +39,12 @@ sealed class OrderedAuditWriter : IAsyncDisposable
         _description = description;
         _logger = logger;
         _initialBackoff = initialBackoff;
-        _loop = Task.Run(RunAsync);
+        _abandonRegistration = _abandon.Token.Register(() =>
+        {
+            lock (_gate)
+                Monitor.Pulse(_gate);
+        });
+        new Thread(Run) { IsBackground = true, Name = "Audit writer" }.Start();
     }
 
     public AuditTargetState State => _state;
@@ -46,7 +52,12 @@ sealed class OrderedAuditWriter : IAsyncDisposable
     public Task Enqueue(byte[] line, bool blocking)
     {
         ArgumentNullException.ThrowIfNull(line);
+        // A line break inside a line would split one event into two in the file and in CLEF alike.
+        if (line.Length == 0 || line.AsSpan().IndexOfAny((byte)'\n', (byte)'\r') >= 0)
+            throw new ArgumentException("An audit line must be non-empty and hold no line breaks.", nameof(line));
         var pending = new PendingLine(line, blocking);
+        // Taken now: once queued, the loop may fault the waiter and clear it before this method returns.
+        var written = pending.Waiter?.Task ?? Task.CompletedTask;
         lock (_gate)
         {
             // After disposal began nothing would write the line, and a silent drop would leave a gap in the sequence.
@@ -55,9 +66,9 @@ sealed class OrderedAuditWriter : IAsyncDisposable
             _queue.Add(pending);
             if (blocking)
                 _urgent = true;
-            _wake.TrySetResult();
+            Monitor.Pulse(_gate);
         }
-        return pending.Waiter?.Task ?? Task.CompletedTask;
+        return written;
     }
 
     public ValueTask DisposeAsync()
@@ -68,7 +79,7 @@ sealed class OrderedAuditWriter : IAsyncDisposable
             {
                 _stopping = true;
                 _urgent = true;
-                _wake.TrySetResult();
+                Monitor.Pulse(_gate);
                 _disposal = StopAsync();
             }
             return new ValueTask(_disposal);
@@ -77,9 +88,18 @@ sealed class OrderedAuditWriter : IAsyncDisposable
 
     async Task StopAsync()
     {
-        if (await Task.WhenAny(_loop, Task.Delay(DisposeDeadline)) != _loop)
+        // DisposeAsync starts this under the lock; nothing of it should run there.
+        await Task.Yield();
+        if (await Task.WhenAny(_stopped.Task, Task.Delay(DisposeDeadline)) != _stopped.Task)
+        {
             await _abandon.CancelAsync();
-        await _loop;
+            // A file write cannot be cancelled; a hung disk must not hang shutdown with it.
+            if (await Task.WhenAny(_stopped.Task, Task.Delay(AbandonGrace)) != _stopped.Task)
+            {
+                _logger.LogError("The audit target {AuditTarget} did not finish its last write in time; lines still queued are lost", _description);
+                return;
+            }
+        }
 
         List<PendingLine> unwritten;
         lock (_gate)
@@ -102,102 +122,92 @@ sealed class OrderedAuditWriter : IAsyncDisposable
         {
             _logger.LogError(exception, "The audit target {AuditTarget} could not be closed cleanly: {Reason}", _description, exception.Message);
         }
+        _abandonRegistration.Dispose();
         _abandon.Dispose();
     }
 
-    async Task RunAsync()
+    void Run()
+    {
+        try
+        {
+            Loop();
+        }
+        finally
+        {
+            _stopped.TrySetResult();
+        }
+    }
+
+    void Loop()
     {
         var backoff = TimeSpan.Zero;
         var retryAt = 0L;
         long? flushAt = null;
 
-        while (!_abandon.IsCancellationRequested)
+        while (true)
         {
-            Task wake;
             List<PendingLine>? batch = null;
             var attempted = 0;
-            var flushNow = false;
-            TimeSpan? wait = null;
-            var now = Stopwatch.GetTimestamp();
-
             lock (_gate)
             {
-                // Consuming the signal before looking at the queue means an Enqueue that races with this look
-                // sets the fresh signal and is seen on the next pass.
-                if (_wake.Task.IsCompleted)
-                    _wake = NewSignal();
-                wake = _wake.Task;
+                while (true)
+                {
+                    if (_abandon.IsCancellationRequested)
+                        return;
+                    var now = Stopwatch.GetTimestamp();
+                    var backingOff = backoff > TimeSpan.Zero && now < retryAt;
+                    if (_queue.Count > 0 && (!backingOff || _urgent))
+                    {
+                        batch = TakeBatch();
+                        attempted = _queue.Count;
+                        _urgent = false;
+                        break;
+                    }
+                    if (flushAt is { } due && !backingOff && (now >= due || _stopping))
+                        break;
+                    if (_queue.Count == 0 && flushAt is null && _stopping)
+                        return;
 
-                var backingOff = backoff > TimeSpan.Zero && now < retryAt;
-                if (_queue.Count > 0 && (!backingOff || _urgent))
-                {
-                    batch = TakeBatch();
-                    attempted = _queue.Count;
-                    _urgent = false;
-                }
-                else if (flushAt is { } due && (now >= due || _stopping) && !backingOff)
-                {
-                    flushNow = true;
-                }
-                else if (_queue.Count == 0 && flushAt is null && _stopping)
-                {
-                    return;
-                }
-                else
-                {
                     var until = backingOff ? retryAt : flushAt ?? long.MaxValue;
-                    if (until != long.MaxValue)
-                        wait = Stopwatch.GetElapsedTime(now, Math.Max(now, until));
+                    if (until == long.MaxValue)
+                        Monitor.Wait(_gate);
+                    else
+                        Monitor.Wait(_gate, Stopwatch.GetElapsedTime(now, Math.Max(now, until)));
                 }
             }
 
+            Exception? failure;
             if (batch is not null)
             {
                 var durable = batch.Exists(l => l.Blocking);
-                var failure = await TryAsync(() => _sink.WriteBatchAsync([.. batch.Select(l => l.Line)], durable, _abandon.Token));
+                failure = Attempt(() => _sink.WriteBatchAsync([.. batch.Select(l => l.Line)], durable, _abandon.Token));
                 if (failure is null)
                 {
                     Succeeded(batch.Count);
                     backoff = TimeSpan.Zero;
-                    if (durable)
-                        flushAt = null;
-                    else
-                        flushAt ??= Stopwatch.GetTimestamp() + (long)(LazyFlushDelay.TotalSeconds * Stopwatch.Frequency);
+                    flushAt = durable ? null : flushAt ?? Stopwatch.GetTimestamp() + Ticks(LazyFlushDelay);
+                    continue;
                 }
-                else
-                {
-                    Failed(failure, attempted);
-                    backoff = NextBackoff(backoff);
-                    retryAt = Stopwatch.GetTimestamp() + (long)(backoff.TotalSeconds * Stopwatch.Frequency);
-                }
-                continue;
+                Failed(failure, attempted);
             }
-
-            if (flushNow)
+            else
             {
-                var failure = await TryAsync(() => _sink.FlushAsync(_abandon.Token));
+                failure = Attempt(() => _sink.FlushAsync(_abandon.Token));
                 if (failure is null)
                 {
                     flushAt = null;
-                    if (_state == AuditTargetState.Unavailable)
-                        Succeeded(0);
+                    Succeeded(0);
+                    continue;
                 }
-                else
-                {
-                    // The lines are already out of the queue; all that can be done is to try the fsync again.
-                    Failed(failure, 0);
-                    backoff = NextBackoff(backoff);
-                    retryAt = Stopwatch.GetTimestamp() + (long)(backoff.TotalSeconds * Stopwatch.Frequency);
-                }
-                continue;
+                // The lines are already out of the queue; all that can be done is to try the fsync again.
+                Failed(failure, 0);
             }
-
-            if (wait is { } timeout)
-                await wake.WaitAsync(timeout, _abandon.Token).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-            else
-                await wake.WaitAsync(_abandon.Token).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            backoff = NextBackoff(backoff);
+            retryAt = Stopwatch.GetTimestamp() + Ticks(backoff);
         }
     }
+
+    static long Ticks(TimeSpan duration) => (long)(duration.TotalSeconds * Stopwatch.Frequency);
 
     List<PendingLine> TakeBatch()
     {
@@ -213,11 +223,13 @@ sealed class OrderedAuditWriter : IAsyncDisposable
         return batch;
     }
 
-    static async Task<Exception?> TryAsync(Func<Task> attempt)
+    // The loop has a thread of its own, so waiting here holds up no one else's work; a file write or fsync on a
+    // pool thread would also stall the continuations queued behind it, and with them the next group of callers.
+    static Exception? Attempt(Func<Task> attempt)
     {
         try
         {
-            await attempt();
+            attempt().GetAwaiter().GetResult();
             return null;
         }
         catch (Exception exception)
@@ -284,8 +296,6 @@ sealed class OrderedAuditWriter : IAsyncDisposable
 
     TimeSpan NextBackoff(TimeSpan current) =>
         current <= TimeSpan.Zero ? _initialBackoff : TimeSpan.FromTicks(Math.Min(current.Ticks * 2, Math.Max(MaximumBackoff.Ticks, _initialBackoff.Ticks)));
-
-    static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     sealed class PendingLine(byte[] line, bool blocking)
     {

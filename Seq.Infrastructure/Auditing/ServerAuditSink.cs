@@ -21,8 +21,9 @@ sealed class ServerAuditSink : IAuditSink
     {
         _endpoint = endpoint;
         _apiKey = apiKey;
+        // No redirects: the key travels in a custom header, which a redirect to another host would carry along.
         _client = handler is null
-            ? new HttpClient(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) }, disposeHandler: true)
+            ? new HttpClient(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5), AllowAutoRedirect = false }, disposeHandler: true)
             : new HttpClient(handler, disposeHandler: false);
         _client.Timeout = Timeout.InfiniteTimeSpan;
 

@@ -1,0 +1,23 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Logging;
+
+namespace Seq.Tests.Auditing;
+
+/// <summary>Keeps what a target logged, rendered with its exception, to count warnings and look for leaks.</summary>
+sealed class AuditLog<T> : ILogger<T>
+{
+    readonly ConcurrentQueue<(LogLevel Level, string Message)> _entries = new();
+
+    public IReadOnlyList<(LogLevel Level, string Message)> Entries => [.. _entries];
+
+    public int Warnings => _entries.Count(e => e.Level == LogLevel.Warning);
+
+    public string Text => string.Join('\n', _entries.Select(e => e.Message));
+
+    public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+    public bool IsEnabled(LogLevel logLevel) => true;
+
+    public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+        _entries.Enqueue((logLevel, $"{formatter(state, exception)} {exception}"));
+}

@@ -1,0 +1,167 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using Seq.Infrastructure.Auditing;
+
+namespace Seq.Tests.Auditing;
+
+public sealed class ServerAuditTargetTests : IAsyncLifetime
+{
+    static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
+    const string ApiKey = "AuditIngestKey0123456789";
+
+    readonly AuditLog<ServerAuditTarget> _log = new();
+    AuditListener _listener = null!;
+
+    public async Task InitializeAsync() => _listener = await AuditListener.StartAsync();
+
+    public async Task DisposeAsync() => await _listener.DisposeAsync();
+
+    static byte[] Line(int counter) => Encoding.UTF8.GetBytes($"{{\"Counter\":{counter}}}");
+
+    static string Text(int counter) => $"{{\"Counter\":{counter}}}";
+
+    ServerAuditTarget NewTarget(ServerAuditTargetOptions? options = null, Uri? address = null) =>
+        new(address ?? _listener.Address, ApiKey, _log, options: options);
+
+    [Fact]
+    public async Task A_blocking_line_completes_only_after_the_server_answers_201_with_the_key_and_the_clef_content_type()
+    {
+        await using var target = NewTarget();
+        _listener.Hold();
+
+        var written = target.Enqueue(Line(1), blocking: true);
+        await Poll.UntilAsync(() => _listener.Requests == 1, Patience, "the POST");
+        written.IsCompleted.ShouldBeFalse();
+        _listener.Release();
+        await written.WaitAsync(Patience);
+
+        var post = _listener.Posts.ShouldHaveSingleItem();
+        post.Body.ShouldBe(Text(1));
+        post.ApiKey.ShouldBe(ApiKey);
+        post.ContentType.ShouldBe("application/vnd.serilog.clef");
+        target.State.ShouldBe(AuditTargetState.Available);
+    }
+
+    [Fact]
+    public async Task A_server_error_faults_after_the_retries_and_once_it_recovers_the_queued_lines_arrive_once_in_order()
+    {
+        var options = new ServerAuditTargetOptions(TimeSpan.FromSeconds(5), Retries: 2, RetryDelay: TimeSpan.FromMilliseconds(50))
+        {
+            InitialBackoff = TimeSpan.FromMinutes(5),
+        };
+        await using var target = NewTarget(options);
+        await target.Enqueue(Line(1), blocking: true);
+        _listener.Answer = ListenerAnswer.ServerError;
+
+        var failure = await Should.ThrowAsync<AuditTargetException>(() => target.Enqueue(Line(2), blocking: true).WaitAsync(Patience));
+
+        failure.Message.ShouldContain("500");
+        failure.ToString().ShouldNotContain(ApiKey);
+        _listener.Requests.ShouldBe(1 + 1 + options.Retries);
+        target.State.ShouldBe(AuditTargetState.Unavailable);
+        await target.Enqueue(Line(3), blocking: false);
+
+        _listener.Answer = ListenerAnswer.Created;
+        await target.Enqueue(Line(4), blocking: true).WaitAsync(Patience);
+
+        _listener.AcceptedLines.ShouldBe([Text(1), Text(2), Text(3), Text(4)]);
+        target.State.ShouldBe(AuditTargetState.Available);
+        _log.Warnings.ShouldBe(1);
+    }
+
+    [Fact]
+    public async Task A_hanging_server_faults_after_each_attempt_times_out()
+    {
+        var options = new ServerAuditTargetOptions(TimeSpan.FromMilliseconds(300), Retries: 1, RetryDelay: TimeSpan.FromMilliseconds(10));
+        await using var target = NewTarget(options);
+        _listener.Answer = ListenerAnswer.Hang;
+        var clock = Stopwatch.StartNew();
+
+        var failure = await Should.ThrowAsync<AuditTargetException>(() => target.Enqueue(Line(1), blocking: true).WaitAsync(Patience));
+
+        clock.Elapsed.ShouldBeGreaterThanOrEqualTo(TimeSpan.FromMilliseconds(600));
+        clock.Elapsed.ShouldBeLessThan(TimeSpan.FromSeconds(10));
+        failure.Message.ShouldContain("did not answer");
+        _listener.Requests.ShouldBeGreaterThanOrEqualTo(2);
+
+        _listener.Answer = ListenerAnswer.Created;
+        await target.Enqueue(Line(2), blocking: true).WaitAsync(Patience);
+        _listener.AcceptedLines.ShouldBe([Text(1), Text(2)]);
+    }
+
+    [Fact]
+    public async Task A_server_refusing_connections_faults_quickly()
+    {
+        await using var target = NewTarget(address: new Uri($"http://127.0.0.1:{UnusedPort()}/"));
+        var clock = Stopwatch.StartNew();
+
+        await Should.ThrowAsync<AuditTargetException>(() => target.Enqueue(Line(1), blocking: true).WaitAsync(Patience));
+
+        clock.Elapsed.ShouldBeLessThan(TimeSpan.FromSeconds(5));
+        target.State.ShouldBe(AuditTargetState.Unavailable);
+        _log.Text.ShouldNotContain(ApiKey);
+    }
+
+    [Fact]
+    public async Task Non_blocking_lines_enqueued_in_a_burst_are_batched_in_order()
+    {
+        await using var target = NewTarget();
+        _listener.Hold();
+        await target.Enqueue(Line(1), blocking: false);
+        await Poll.UntilAsync(() => _listener.Requests == 1, Patience, "the first POST");
+
+        for (var i = 2; i <= 100; i++)
+            await target.Enqueue(Line(i), blocking: false);
+        _listener.Release();
+
+        await Poll.UntilAsync(() => _listener.AcceptedLines.Count == 100, Patience, "all 100 lines");
+        _listener.AcceptedLines.ShouldBe(Enumerable.Range(1, 100).Select(Text));
+        _listener.Posts.Count.ShouldBe(2);
+        _listener.Posts[1].Lines.Count.ShouldBe(99);
+    }
+
+    [Fact]
+    public async Task Disposing_sends_the_lines_still_queued()
+    {
+        var target = NewTarget();
+        _listener.Hold();
+        await target.Enqueue(Line(1), blocking: false);
+        await Poll.UntilAsync(() => _listener.Requests == 1, Patience, "the first POST");
+        for (var i = 2; i <= 10; i++)
+            await target.Enqueue(Line(i), blocking: false);
+
+        var disposal = target.DisposeAsync().AsTask();
+        _listener.Release();
+        await disposal.WaitAsync(Patience);
+
+        _listener.AcceptedLines.ShouldBe(Enumerable.Range(1, 10).Select(Text));
+    }
+
+    [Fact]
+    public async Task The_description_names_the_server_but_never_the_key()
+    {
+        await using var target = new ServerAuditTarget(new Uri("https://audit.example.com:45341/"), ApiKey, _log);
+
+        target.Description.ShouldBe("server https://audit.example.com:45341");
+        target.Description.ShouldNotContain(ApiKey);
+    }
+
+    [Theory]
+    [InlineData("https://audit.example.com:45341", "https://audit.example.com:45341/api/events/raw")]
+    [InlineData("https://audit.example.com:45341/", "https://audit.example.com:45341/api/events/raw")]
+    [InlineData("https://example.com/seq", "https://example.com/seq/api/events/raw")]
+    [InlineData("https://example.com/seq/", "https://example.com/seq/api/events/raw")]
+    public void The_events_endpoint_is_joined_to_the_server_url_with_or_without_a_trailing_slash(string server, string expected)
+    {
+        ServerAuditTarget.EventsEndpoint(new Uri(server)).ShouldBe(new Uri(expected));
+    }
+
+    static int UnusedPort()
+    {
+        using var socket = new TcpListener(IPAddress.Loopback, 0);
+        socket.Start();
+        return ((IPEndPoint)socket.LocalEndpoint).Port;
+    }
+}
