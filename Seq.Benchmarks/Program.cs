@@ -6,6 +6,7 @@ using Seq.Infrastructure.Postgres;
 // Usage: dotnet run -c Release --project Seq.Benchmarks -- eventstore [--seconds N] [--rounds N] [--feed-events N]
 //        dotnet run -c Release --project Seq.Benchmarks -- identity [--seconds N] [--rounds N]
 //        dotnet run -c Release --project Seq.Benchmarks -- auditfile [--seconds N] [--rounds N] [--writers N]
+//        dotnet run -c Release --project Seq.Benchmarks -- auditcost [--operations N] [--rounds N]
 // Uses SEQ_BENCH_CONNECTIONSTRING when set; otherwise a private PostgreSQL cluster in a temporary folder,
 // started from the machine's binaries exactly as the server starts its own.
 var suite = args.FirstOrDefault() ?? "eventstore";
@@ -15,9 +16,9 @@ int Option(string name, int fallback)
     return index >= 0 && index + 1 < args.Length ? int.Parse(args[index + 1], System.Globalization.CultureInfo.InvariantCulture) : fallback;
 }
 
-if (suite is not ("eventstore" or "identity" or "auditfile"))
+if (suite is not ("eventstore" or "identity" or "auditfile" or "auditcost"))
 {
-    Console.Error.WriteLine($"Unknown benchmark suite '{suite}'. Known: eventstore, identity, auditfile.");
+    Console.Error.WriteLine($"Unknown benchmark suite '{suite}'. Known: eventstore, identity, auditfile, auditcost.");
     return 1;
 }
 
@@ -31,7 +32,21 @@ void PrintTable(IReadOnlyList<string> rows)
         Console.WriteLine(row);
 }
 
-// The audit file target needs no database.
+// The audit suites need no database.
+if (suite == "auditcost")
+{
+    var directory = Path.Combine(Path.GetTempPath(), "seq-bench-auditcost-" + Guid.NewGuid().ToString("N")[..8]);
+    try
+    {
+        PrintTable(await new AuditCostBenchmark(directory, operationsPerRound: Option("--operations", 2000), rounds: Option("--rounds", 5)).RunAsync());
+    }
+    finally
+    {
+        Directory.Delete(directory, recursive: true);
+    }
+    return 0;
+}
+
 if (suite == "auditfile")
 {
     PrintTable(await new AuditFileBenchmark(TimeSpan.FromSeconds(Option("--seconds", 5)), rounds: Option("--rounds", 3), writers: Option("--writers", 32)).RunAsync());

@@ -12,7 +12,7 @@ public sealed class FileAuditTargetTests : IDisposable
 
     readonly string _root = Path.Combine(Path.GetTempPath(), "seq-audit-" + Guid.NewGuid().ToString("N")[..8]);
     readonly string _session = "S" + Guid.NewGuid().ToString("N")[..19];
-    readonly AuditLog<FileAuditTarget> _log = new();
+    readonly CapturedTargetLogger<FileAuditTarget> _log = new();
 
     static byte[] Line(int counter) => Encoding.UTF8.GetBytes($"{{\"Counter\":{counter}}}");
 

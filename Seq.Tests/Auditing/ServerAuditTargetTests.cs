@@ -11,7 +11,7 @@ public sealed class ServerAuditTargetTests : IAsyncLifetime
     static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
     const string ApiKey = "AuditIngestKey0123456789";
 
-    readonly AuditLog<ServerAuditTarget> _log = new();
+    readonly CapturedTargetLogger<ServerAuditTarget> _log = new();
     AuditListener _listener = null!;
 
     public async Task InitializeAsync() => _listener = await AuditListener.StartAsync();

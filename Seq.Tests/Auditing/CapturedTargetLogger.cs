@@ -4,7 +4,7 @@ using Microsoft.Extensions.Logging;
 namespace Seq.Tests.Auditing;
 
 /// <summary>Keeps what a target logged, rendered with its exception, to count warnings and look for leaks.</summary>
-sealed class AuditLog<T> : ILogger<T>
+sealed class CapturedTargetLogger<T> : ILogger<T>
 {
     readonly ConcurrentQueue<(LogLevel Level, string Message)> _entries = new();
 
