@@ -1,3 +1,4 @@
+using Seq.Tests.Support;
 using System.Text;
 using System.Text.RegularExpressions;
 using Microsoft.Extensions.Logging;
@@ -12,7 +13,7 @@ public sealed class FileAuditTargetTests : IDisposable
 
     readonly string _root = Path.Combine(Path.GetTempPath(), "seq-audit-" + Guid.NewGuid().ToString("N")[..8]);
     readonly string _session = "S" + Guid.NewGuid().ToString("N")[..19];
-    readonly CapturedTargetLogger<FileAuditTarget> _log = new();
+    readonly RecordingLogger<FileAuditTarget> _log = new();
 
     static byte[] Line(int counter) => Encoding.UTF8.GetBytes($"{{\"Counter\":{counter}}}");
 

@@ -1,3 +1,4 @@
+using Seq.Tests.Support;
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
@@ -11,7 +12,7 @@ public sealed class ServerAuditTargetTests : IAsyncLifetime
     static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
     const string ApiKey = "AuditIngestKey0123456789";
 
-    readonly CapturedTargetLogger<ServerAuditTarget> _log = new();
+    readonly RecordingLogger<ServerAuditTarget> _log = new();
     AuditListener _listener = null!;
 
     public async Task InitializeAsync() => _listener = await AuditListener.StartAsync();

@@ -1,3 +1,4 @@
+using Seq.Tests.Support;
 using Microsoft.Extensions.Logging;
 using System.Runtime.Versioning;
 using Seq.Infrastructure.Security;

@@ -1,3 +1,4 @@
+using Seq.Tests.Support;
 using System.Diagnostics;
 using System.Runtime.Versioning;
 using Seq.Infrastructure.Security;

@@ -1,10 +1,10 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
 
-namespace Seq.Tests.Auditing;
+namespace Seq.Tests.Support;
 
-/// <summary>Keeps what a target logged, rendered with its exception, to count warnings and look for leaks.</summary>
-sealed class CapturedTargetLogger<T> : ILogger<T>
+/// <summary>Keeps every message written to it, rendered with its exception, so that a test can count warnings and look for leaked secrets.</summary>
+class RecordingLogger : ILogger
 {
     readonly ConcurrentQueue<(LogLevel Level, string Message)> _entries = new();
 
@@ -21,3 +21,6 @@ sealed class CapturedTargetLogger<T> : ILogger<T>
     public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
         _entries.Enqueue((logLevel, $"{formatter(state, exception)} {exception}"));
 }
+
+/// <summary>A <see cref="RecordingLogger"/> for components that take an <see cref="ILogger{T}"/>.</summary>
+sealed class RecordingLogger<T> : RecordingLogger, ILogger<T>;
