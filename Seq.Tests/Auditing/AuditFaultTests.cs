@@ -33,12 +33,13 @@ public sealed class AuditFaultTests
         using var response = await server.Client.PutAsJsonAsync("/api/settings/setting-InstanceTitle", new { Value = "explode" });
         response.StatusCode.ShouldBe(HttpStatusCode.InternalServerError);
 
-        var fail = server.AuditEvents().Single(e => e.GetProperty("Event").GetString() == "Fail");
+        var events = await server.AuditEventsAsync(all => all.Any(e => e.GetProperty("Event").GetString() == "Fail"));
+        var fail = events.Single(e => e.GetProperty("Event").GetString() == "Fail");
         fail.GetProperty("Operation").GetString().ShouldBe("Update");
         var error = fail.GetProperty("@x").GetString()!;
         error.ShouldContain("System.InvalidOperationException: The probe broke the operation on purpose.");
         error.ShouldContain(" at ");
-        server.AuditEvents().ShouldContain(e => e.GetProperty("Event").GetString() == "Begin"
+        events.ShouldContain(e => e.GetProperty("Event").GetString() == "Begin"
             && e.GetProperty("OperationId").GetString() == fail.GetProperty("OperationId").GetString());
     }
 
@@ -66,7 +67,7 @@ public sealed class AuditFaultTests
         File.Delete(file);
         (await server.Client.PutAsJsonAsync("/api/settings/setting-InstanceTitle", new { Value = "space again" })).StatusCode.ShouldBe(HttpStatusCode.OK);
 
-        var events = server.AuditEvents();
+        var events = await server.AuditEventsAsync(all => all.Count >= 4);
         events.Select(e => e.GetProperty("SequenceNumber").GetInt64()).ShouldBe(Enumerable.Range(1, events.Count).Select(i => (long)i));
         events.Select(e => e.GetProperty("Event").GetString()).ShouldBe(["Begin", "Abandon", "Begin", "Complete"]);
         AuditChainVerifier.Verify(TestServer.ReadSharedLines(file), server.Options.SecretKey).IsIntact.ShouldBeTrue();

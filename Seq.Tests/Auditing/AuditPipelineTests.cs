@@ -87,7 +87,8 @@ public sealed class AuditPipelineTests
         observed.ShouldBe(operations, ignoreOrder: true);
         probe.Observations.ShouldAllBe(o => o.BeginOnDisk);
 
-        var events = server.AuditEvents();
+        var events = await server.AuditEventsAsync(all => probe.Observations.All(o =>
+            all.Count(e => e.GetProperty("OperationId").GetString() == o.OperationId) >= 2));
         foreach (var observation in probe.Observations)
         {
             var ofOperation = events.Where(e => e.GetProperty("OperationId").GetString() == observation.OperationId).Select(e => e.GetProperty("Event").GetString()).ToList();
@@ -105,7 +106,10 @@ public sealed class AuditPipelineTests
             await server.LoginAsync("spec-user", "spec-password-1");
             (await server.CreateClient().PostAsJsonAsync("/api/users/login", new { Username = "spec-user", Password = "wrong-password" })).StatusCode.ShouldBe(HttpStatusCode.BadRequest);
 
-            var logins = server.AuditEvents().Where(e => e.GetProperty("Operation").GetString() == "LocalLogin").ToList();
+            var all = await server.AuditEventsAsync(events =>
+                events.Any(e => e.GetProperty("Event").GetString() == "Abandon") && events.Any(e => e.GetProperty("Event").GetString() == "Complete"
+                    && e.GetProperty("Operation").GetString() == "LocalLogin" && e.GetProperty("Username").GetString() == "spec-user"));
+            var logins = all.Where(e => e.GetProperty("Operation").GetString() == "LocalLogin").ToList();
             var success = logins.Where(e => e.GetProperty("Username").GetString() == "spec-user").First();
             var operationId = success.GetProperty("OperationId").GetString();
             var begin = logins.Single(e => e.GetProperty("OperationId").GetString() == operationId && e.GetProperty("Event").GetString() == "Begin");
@@ -168,7 +172,8 @@ public sealed class AuditPipelineTests
         (await server.CreateClient().GetAsync("/api/settings")).StatusCode.ShouldBe(HttpStatusCode.Unauthorized);
         (await server.Client.PutAsJsonAsync("/api/settings/setting-BackupsToKeep", new { Value = "many" })).StatusCode.ShouldBe(HttpStatusCode.BadRequest);
 
-        var events = server.AuditEvents();
+        var events = await server.AuditEventsAsync(all => all.Any(e => e.GetProperty("Event").GetString() == "Advise")
+            && all.Any(e => e.GetProperty("Event").GetString() == "Abandon"));
         var refused = events.Single(e => e.GetProperty("Event").GetString() == "Advise");
         refused.GetProperty("Category").GetString().ShouldBe("Http");
         refused.GetProperty("StatusCode").GetInt32().ShouldBe(401);

@@ -146,6 +146,23 @@ public sealed class TestServer : IAsyncDisposable
         ];
     }
 
+    /// <summary>
+    /// The audit events once <paramref name="complete"/> holds of them: closing events (Complete, Abandon, Fail,
+    /// Advise) do not block the request, so they may reach the file a moment after its response.
+    /// </summary>
+    public async Task<List<JsonElement>> AuditEventsAsync(Func<List<JsonElement>, bool> complete)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(15);
+        while (true)
+        {
+            var events = AuditEvents();
+            if (complete(events))
+                return events;
+            DateTime.UtcNow.ShouldBeLessThan(deadline, "the expected audit events did not reach the file in time");
+            await Task.Delay(20);
+        }
+    }
+
     public static IEnumerable<string> ReadSharedLines(string path)
     {
         using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
