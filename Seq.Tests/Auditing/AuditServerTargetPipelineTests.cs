@@ -1,15 +1,7 @@
-using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.DependencyInjection;
 using Seq.Api.Hosting;
-using Seq.Infrastructure.Auditing;
 using Seq.Tests.Support;
 
 namespace Seq.Tests.Auditing;
@@ -22,60 +14,40 @@ public sealed class AuditServerTargetPipelineTests : IAsyncLifetime
 {
     const string IngestionKey = "audit-ingestion-key-0123456789";
 
-    WebApplication _listener = null!;
-    Uri _listenerAddress = null!;
-    volatile int _answer = StatusCodes.Status201Created;
-    readonly ConcurrentQueue<(string? ApiKey, string? ContentType, string Body)> _received = new();
+    AuditListener _listener = null!;
 
-    public async Task InitializeAsync()
-    {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        _listener = builder.Build();
-        _listener.MapPost("/api/events/raw", async (HttpContext context) =>
-        {
-            var body = await new StreamReader(context.Request.Body).ReadToEndAsync();
-            var status = _answer;
-            if (status == StatusCodes.Status201Created)
-                _received.Enqueue((context.Request.Headers["X-Seq-ApiKey"], context.Request.ContentType, body));
-            context.Response.StatusCode = status;
-            await context.Response.WriteAsync("{}");
-        });
-        await _listener.StartAsync();
-        _listenerAddress = new Uri(_listener.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
-    }
+    public async Task InitializeAsync() => _listener = await AuditListener.StartAsync();
 
     public async Task DisposeAsync() => await _listener.DisposeAsync();
 
-    List<JsonElement> ReceivedEvents() =>
-        [.. _received.SelectMany(r => r.Body.Split('\n', StringSplitOptions.RemoveEmptyEntries)).Select(l => JsonDocument.Parse(l).RootElement.Clone())];
+    List<JsonElement> ReceivedEvents() => [.. _listener.AcceptedLines.Select(l => JsonDocument.Parse(l).RootElement.Clone())];
 
     [Fact]
     public async Task Audit_events_reach_the_other_server_as_clef_with_its_api_key_and_a_refusing_target_blocks_operations_until_it_recovers()
     {
-        await using var server = await TestServer.StartAsync(o => o with { Audit = new AuditOptions(null, _listenerAddress, IngestionKey) });
+        await using var server = await TestServer.StartAsync(o => o with { Audit = new AuditOptions(null, _listener.Address, IngestionKey) });
         (await server.Client.PutAsJsonAsync("/api/settings/setting-InstanceTitle", new { Value = "first" })).StatusCode.ShouldBe(HttpStatusCode.OK);
 
-        _received.ShouldAllBe(r => r.ApiKey == IngestionKey && r.ContentType!.StartsWith("application/vnd.serilog.clef", StringComparison.Ordinal));
+        _listener.Posts.ShouldAllBe(p => p.ApiKey == IngestionKey && p.ContentType!.StartsWith("application/vnd.serilog.clef", StringComparison.Ordinal));
         var events = ReceivedEvents();
         events.ShouldContain(e => e.GetProperty("Operation").GetString() == "LocalLogin" && e.GetProperty("Event").GetString() == "Begin");
         events.ShouldContain(e => e.GetProperty("Operation").GetString() == "Update" && e.GetProperty("Event").GetString() == "Begin");
         (await server.GetJsonAsync("/health")).GetProperty("Audit").GetString().ShouldBe("Available");
 
-        _answer = StatusCodes.Status500InternalServerError;
+        _listener.Answer = ListenerAnswer.ServerError;
         using var refused = await server.Client.PutAsJsonAsync("/api/settings/setting-InstanceTitle", new { Value = "while broken" });
         refused.StatusCode.ShouldBe(HttpStatusCode.ServiceUnavailable);
         (await refused.Content.ReadAsStringAsync()).ShouldContain("audit log is unavailable");
         (await server.GetJsonAsync("/api/settings/setting-InstanceTitle")).GetProperty("Value").GetString().ShouldBe("first");
 
-        _answer = StatusCodes.Status201Created;
+        _listener.Answer = ListenerAnswer.Created;
         (await server.Client.PutAsJsonAsync("/api/settings/setting-InstanceTitle", new { Value = "recovered" })).StatusCode.ShouldBe(HttpStatusCode.OK);
 
         // Everything arrives once, in sequence, including the refused operation's Begin and its abandonment.
         var sequence = ReceivedEvents().Select(e => e.GetProperty("SequenceNumber").GetInt64()).ToList();
         sequence.ShouldBe(Enumerable.Range(1, sequence.Count).Select(i => (long)i));
         ReceivedEvents().ShouldContain(e => e.GetProperty("Event").GetString() == "Abandon");
-        string.Join('\n', _received.Select(r => r.Body)).ShouldNotContain(TestServer.AdminPassword);
+        string.Join('\n', _listener.Posts.Select(p => p.Body)).ShouldNotContain(TestServer.AdminPassword);
     }
 
     [Fact]
