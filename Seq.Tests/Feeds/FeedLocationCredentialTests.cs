@@ -58,9 +58,10 @@ public sealed class FeedLocationCredentialTests : IAsyncLifetime
 
         foreach (var location in LocationsWithCredentials)
         {
-            foreach (var (method, path) in new[] { (HttpMethod.Post, "/api/feeds"), (HttpMethod.Put, $"/api/feeds/{id}") })
+            // Names that are free to take, so that the location is the only thing wrong with each request.
+            foreach (var (method, path, name) in new[] { (HttpMethod.Post, "/api/feeds", "Guarded too"), (HttpMethod.Put, $"/api/feeds/{id}", "Guarded") })
             {
-                var (status, body) = await SendAsync(method, path, new { Name = "Guarded", Location = location, Username = "builder" });
+                var (status, body) = await SendAsync(method, path, new { Name = name, Location = location, Username = "builder" });
 
                 status.ShouldBe(HttpStatusCode.BadRequest, $"{method} {location}: {body}");
                 var error = JsonDocument.Parse(body).RootElement.GetProperty("Error").GetString()!;
