@@ -2,7 +2,6 @@ using System.Text.Json;
 using MediatR;
 using Seq.Application.ApiKeys;
 using Seq.Application.EventSourcing;
-using Seq.Domain;
 using Seq.Domain.ApiKeys;
 using Seq.Domain.Security;
 using Seq.Domain.Users;
@@ -32,21 +31,19 @@ static class ApiKeyEndpoints
 
         group.MapPost("/", async (ApiKeyBody body, IMediator mediator, CancellationToken cancellationToken) =>
         {
-            if (!string.IsNullOrEmpty(body.Token))
-                return TokenChosenByClient();
-            var command = new CreateApiKeyCommand(body.Title, ParsePermissions(body.AssignedPermissions), string.IsNullOrEmpty(body.OwnerId) ? null : body.OwnerId,
-                ParseInputSettings(body.InputSettings));
+            var command = new CreateApiKeyCommand(body.Title, RequestedPermissionsOf(body.AssignedPermissions), string.IsNullOrEmpty(body.OwnerId) ? null : body.OwnerId,
+                RequestedInputSettingsOf(body.InputSettings)) { TokenSupplied = !string.IsNullOrEmpty(body.Token) };
             var created = await mediator.Send(command, cancellationToken);
             return Results.Created($"/api/apikeys/{created.ApiKey.Id}", ToEntity(created.ApiKey, created.Token));
         }).Demands(Permission.Write);
 
         group.MapPut("/{id}", async (string id, ApiKeyBody body, IMediator mediator, CancellationToken cancellationToken) =>
         {
-            if (body.Id is { Length: > 0 } bodyId && bodyId != id)
-                return Results.Json(new { Error = $"The body names the API key {bodyId} but the address names {id}." }, statusCode: StatusCodes.Status400BadRequest);
-            if (!string.IsNullOrEmpty(body.Token))
-                return TokenChosenByClient();
-            var command = new UpdateApiKeyCommand(id, body.Title, ParsePermissions(body.AssignedPermissions), ParseInputSettings(body.InputSettings));
+            var command = new UpdateApiKeyCommand(id, body.Title, RequestedPermissionsOf(body.AssignedPermissions), RequestedInputSettingsOf(body.InputSettings))
+            {
+                BodyId = body.Id,
+                TokenSupplied = !string.IsNullOrEmpty(body.Token),
+            };
             return Results.Ok(ToEntity(await mediator.Send(command, cancellationToken)));
         }).Demands(Permission.Write);
 
@@ -59,7 +56,7 @@ static class ApiKeyEndpoints
 
     /// <summary>
     /// Seq's API key entity as a request body. <c>OwnerId</c> is read only when creating: a key's owner never changes.
-    /// A <c>Token</c> is refused, because the server generates every token.
+    /// A <c>Token</c> is refused by validation, because the server generates every token.
     /// </summary>
     sealed record ApiKeyBody(string? Id, string? Title, string? Token, IReadOnlyList<string?>? AssignedPermissions, string? OwnerId, InputSettingsBody? InputSettings)
     {
@@ -72,33 +69,27 @@ static class ApiKeyEndpoints
 
     sealed record FilterBody(string? Description, bool? DescriptionIsExcluded, string? Filter, string? FilterNonStrict);
 
-    static IResult TokenChosenByClient() =>
-        Results.Json(new { Error = "The server generates every API key's token; a request cannot set one." }, statusCode: StatusCodes.Status400BadRequest);
+    static IReadOnlyList<RequestedPermission>? RequestedPermissionsOf(IReadOnlyList<string?>? names) => names?.Select(name => new RequestedPermission(name)).ToList();
 
-    static IReadOnlyList<Permission>? ParsePermissions(IReadOnlyList<string?>? names) =>
-        names?.Select(name => Enum.GetValues<Permission>().Cast<Permission?>()
-                .FirstOrDefault(p => string.Equals(p.ToString(), name?.Trim(), StringComparison.OrdinalIgnoreCase))
-            ?? throw new DomainException($"There is no permission named {name}; the permissions are {string.Join(", ", Enum.GetNames<Permission>())}."))
-            .ToList();
-
-    static InputSettings? ParseInputSettings(InputSettingsBody? body)
+    static RequestedInputSettings? RequestedInputSettingsOf(InputSettingsBody? body)
     {
         if (body is null)
             return null;
-        var properties = (body.AppliedProperties ?? []).Select(p => new InputAppliedProperty(p?.Name ?? "", ParseValue(p?.Value))).ToList();
+        var properties = (body.AppliedProperties ?? []).Select(p => p is null ? null : new RequestedAppliedProperty(p.Name, ValueText(p.Value), IsScalar(p.Value))).ToList();
         var filter = body.Filter is { } f ? new DescriptiveFilter(f.Description, f.DescriptionIsExcluded ?? false, f.Filter ?? "", f.FilterNonStrict) : null;
-        return new InputSettings(properties, body.MinimumLevel, filter, body.UseServerTimestamps ?? false);
+        return new RequestedInputSettings(properties, body.MinimumLevel, filter, body.UseServerTimestamps ?? false);
     }
 
+    static bool IsScalar(JsonElement? value) => value?.ValueKind is not (JsonValueKind.Object or JsonValueKind.Array);
+
     // Seq's applied property values are JSON scalars; they are kept as text, so 42 and "42" are the same value.
-    static string? ParseValue(JsonElement? value) => value?.ValueKind switch
+    static string? ValueText(JsonElement? value) => value?.ValueKind switch
     {
         null or JsonValueKind.Null or JsonValueKind.Undefined => null,
         JsonValueKind.String => value.Value.GetString(),
-        JsonValueKind.Number => value.Value.GetRawText(),
         JsonValueKind.True => "true",
         JsonValueKind.False => "false",
-        _ => throw new DomainException("An applied property's value must be a string, a number, true, false or null."),
+        _ => value.Value.GetRawText(),
     };
 
     static object ToEntity(ApiKeyView key, string? token = null) => new

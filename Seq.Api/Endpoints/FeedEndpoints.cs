@@ -1,4 +1,5 @@
 using MediatR;
+using Seq.Application.Auditing;
 using Seq.Application.Feeds;
 using Seq.Domain.Security;
 
@@ -31,9 +32,8 @@ static class FeedEndpoints
 
         group.MapPut("/{id}", async (string id, FeedBody body, IMediator mediator, CancellationToken cancellationToken) =>
         {
-            if (body.Id is { Length: > 0 } bodyId && bodyId != id)
-                return Results.Json(new { Error = $"The body names the feed {bodyId} but the address names {id}." }, statusCode: StatusCodes.Status400BadRequest);
-            var updated = await mediator.Send(new UpdateNuGetFeedCommand(id, body.Name, body.Location, body.Username, body.NewPassword ?? body.Password), cancellationToken);
+            var updated = await mediator.Send(new UpdateNuGetFeedCommand(id, body.Name, body.Location, body.Username, body.NewPassword ?? body.Password) { BodyId = body.Id },
+                cancellationToken);
             return Results.Ok(ToEntity(updated));
         }).Demands(Permission.System);
 
@@ -50,7 +50,7 @@ static class FeedEndpoints
     /// </summary>
     sealed record FeedBody(string? Id, string? Name, string? Location, string? Username, string? NewPassword, string? Password)
     {
-        public override string ToString() => $"FeedBody {{ Id = {Id}, Name = {Name}, Location = {Location}, Username = {Username} }}";
+        public override string ToString() => $"FeedBody {{ Id = {Id}, Name = {Name}, Location = {UrlUserInfo.Remove(Location)}, Username = {Username} }}";
     }
 
     static object ToEntity(NuGetFeedView feed) => new

@@ -35,14 +35,12 @@ static class SettingsEndpoints
 
         group.MapPut("/{id}", async (string id, SettingUpdate update, IMediator mediator, CancellationToken cancellationToken) =>
         {
-            var name = NameFromId(id);
-            if (update.Name is { } bodyName && !string.Equals(bodyName, name, StringComparison.OrdinalIgnoreCase))
-                return Results.Json(new { Error = $"The body names the setting {bodyName} but the address names {name}." }, statusCode: StatusCodes.Status400BadRequest);
-
-            if (update.Value?.ValueKind is JsonValueKind.Object or JsonValueKind.Array)
-                return Results.Json(new { Error = $"The value of {name} must be a string, a number or true/false, not a JSON object or array." }, statusCode: StatusCodes.Status400BadRequest);
-
-            var changed = await mediator.Send(new ChangeSettingCommand(name, ValueText(update.Value)), cancellationToken);
+            var command = new ChangeSettingCommand(NameFromId(id), ValueText(update.Value))
+            {
+                BodyName = update.Name,
+                ValueIsScalar = update.Value?.ValueKind is not (JsonValueKind.Object or JsonValueKind.Array),
+            };
+            var changed = await mediator.Send(command, cancellationToken);
             return Results.Ok(ToEntity(changed));
         }).Demands(Permission.System);
     }

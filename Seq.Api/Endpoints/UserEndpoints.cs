@@ -42,10 +42,8 @@ static class UserEndpoints
 
         group.MapPut("/{id}", async (string id, UserBody body, IMediator mediator, CancellationToken cancellationToken) =>
         {
-            if (body.Id is { Length: > 0 } bodyId && bodyId != id)
-                return Results.Json(new { Error = $"The body names the user {bodyId} but the address names {id}." }, statusCode: StatusCodes.Status400BadRequest);
             var updated = await mediator.Send(new UpdateUserCommand(id, body.Username, body.DisplayName, body.EmailAddress, body.RoleIds, body.ViewFilter,
-                body.MustChangePassword ?? false, body.NewPassword), cancellationToken);
+                body.MustChangePassword ?? false, body.NewPassword) { BodyId = body.Id }, cancellationToken);
             return Results.Ok(ToEntity(updated));
         }).Demands(Permission.Organization);
 

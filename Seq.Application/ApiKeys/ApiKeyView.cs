@@ -3,6 +3,7 @@ using Seq.Application.Pipeline;
 using Seq.Application.Security;
 using Seq.Domain.ApiKeys;
 using Seq.Domain.Security;
+using Seq.Domain.Users;
 
 namespace Seq.Application.ApiKeys;
 
@@ -22,12 +23,55 @@ public interface IApiKeyReadModel
     Task<ApiKeyView?> FindAsync(string id, CancellationToken cancellationToken);
 }
 
-/// <summary>The fields a request sets on a key.</summary>
+/// <summary>The fields a request sets on a key, as the request gives them: validation refuses what is not a key's field.</summary>
 public interface IApiKeyFields
 {
     string? Title { get; }
-    IReadOnlyList<Permission>? AssignedPermissions { get; }
-    InputSettings? InputSettings { get; }
+    IReadOnlyList<RequestedPermission>? Permissions { get; }
+    RequestedInputSettings? Input { get; }
+
+    /// <summary>Whether the request carried a token; the server generates every token, so one is refused.</summary>
+    bool TokenSupplied { get; }
+}
+
+/// <summary>A permission as a request names it (in any letter case); validation refuses a name that is none of Seq's permissions.</summary>
+public readonly record struct RequestedPermission(string? Name)
+{
+    public static implicit operator RequestedPermission(Permission permission) => new(permission.ToString());
+
+    /// <summary>The permission named, or null when the name is none.</summary>
+    public Permission? Parsed
+    {
+        get
+        {
+            var name = Name?.Trim();
+            return Enum.GetValues<Permission>().Cast<Permission?>().FirstOrDefault(p => string.Equals(p.ToString(), name, StringComparison.OrdinalIgnoreCase));
+        }
+    }
+
+    /// <summary>The permissions named; null unless every name is one, as validation has made sure.</summary>
+    public static IReadOnlyList<Permission>? ToPermissions(IReadOnlyList<RequestedPermission>? requested) =>
+        requested is null || requested.Any(r => r.Parsed is null) ? null : [.. requested.Select(r => r.Parsed!.Value)];
+
+    // The audit log records the canonical name of a permission, and a name that is none as it was given.
+    public override string ToString() => Parsed?.ToString() ?? Name ?? "";
+}
+
+/// <summary>An applied property as a request gives it: its value as text, or a JSON object or array (<see cref="ValueIsScalar"/> false), which validation refuses.</summary>
+public sealed record RequestedAppliedProperty(string? Name, string? Value, bool ValueIsScalar = true);
+
+/// <summary>A key's input settings as a request gives them.</summary>
+public sealed record RequestedInputSettings(
+    IReadOnlyList<RequestedAppliedProperty?>? AppliedProperties, string? MinimumLevel, DescriptiveFilter? Filter, bool UseServerTimestamps)
+{
+    public static implicit operator RequestedInputSettings?(InputSettings? settings) =>
+        settings is null ? null
+            : new([.. settings.AppliedProperties.Select(p => new RequestedAppliedProperty(p.Name, p.Value))], settings.MinimumLevel, settings.Filter,
+                settings.UseServerTimestamps);
+
+    /// <summary>The settings themselves, once validation has accepted them.</summary>
+    public InputSettings ToInputSettings() =>
+        new([.. (AppliedProperties ?? []).Select(p => new InputAppliedProperty(p?.Name ?? "", p?.Value))], MinimumLevel, Filter, UseServerTimestamps);
 }
 
 /// <summary>The shape of a key's fields, shared by creating and updating one.</summary>
@@ -35,29 +79,34 @@ public sealed class ApiKeyFieldsValidator : AbstractValidator<IApiKeyFields>
 {
     public ApiKeyFieldsValidator()
     {
+        RuleFor(c => c.TokenSupplied).Equal(false).WithMessage("The server generates every API key's token; a request cannot set one.");
+
         RuleFor(c => c.Title).Must(t => !string.IsNullOrWhiteSpace(t)).WithMessage("An API key needs a title.")
             .Must(t => t is null || t.Trim().Length <= ApiKey.MaximumTitleLength)
             .WithMessage($"An API key's title may be at most {ApiKey.MaximumTitleLength} characters long.")
             .Must(t => t is null || !t.Trim().Any(char.IsControl)).WithMessage("An API key's title may not contain control characters.");
 
-        RuleFor(c => c.AssignedPermissions).Must(p => p is { Count: > 0 }).WithMessage("An API key needs at least one permission.");
-        RuleForEach(c => c.AssignedPermissions).Must(p => Enum.IsDefined(p)).WithMessage("An API key's permissions must be among Seq's permissions.");
+        RuleFor(c => c.Permissions).Must(p => p is { Count: > 0 }).WithMessage("An API key needs at least one permission.");
+        RuleForEach(c => c.Permissions).Must(p => p.Parsed is not null)
+            .WithMessage((_, p) => $"There is no permission named {p}; the permissions are {string.Join(", ", Enum.GetNames<Permission>())}.");
 
-        When(c => c.InputSettings is not null, () =>
+        When(c => c.Input is not null, () =>
         {
-            RuleFor(c => c.InputSettings!.MinimumLevel).Must(l => l is null || ApiKey.CanonicalLevel(l) is not null)
+            RuleFor(c => c.Input!.MinimumLevel).Must(l => l is null || ApiKey.CanonicalLevel(l) is not null)
                 .WithMessage($"A minimum level must be one of {string.Join(", ", ApiKey.Levels)}.");
-            RuleFor(c => c.InputSettings!.AppliedProperties).NotNull().WithMessage("An API key's applied properties must be a list.");
-            RuleForEach(c => c.InputSettings!.AppliedProperties).Must(p => p is not null && !string.IsNullOrWhiteSpace(p.Name))
+            RuleFor(c => c.Input!.AppliedProperties).NotNull().WithMessage("An API key's applied properties must be a list.");
+            RuleForEach(c => c.Input!.AppliedProperties).Must(p => p is not null && !string.IsNullOrWhiteSpace(p.Name))
                 .WithMessage("An applied property needs a name.")
                 .Must(p => p?.Name is null || p.Name.Trim().Length <= ApiKey.MaximumPropertyNameLength)
                 .WithMessage($"An applied property's name may be at most {ApiKey.MaximumPropertyNameLength} characters long.")
                 .Must(p => p?.Name is null || !p.Name.Trim().Any(char.IsControl))
-                .WithMessage("An applied property's name may not contain control characters.");
-            RuleFor(c => c.InputSettings!.AppliedProperties)
-                .Must(ps => ps is null || ps.Where(p => p?.Name is not null).GroupBy(p => p.Name.Trim(), StringComparer.Ordinal).All(g => g.Count() == 1))
+                .WithMessage("An applied property's name may not contain control characters.")
+                .Must(p => p is null || p.ValueIsScalar)
+                .WithMessage("An applied property's value must be a string, a number, true, false or null.");
+            RuleFor(c => c.Input!.AppliedProperties)
+                .Must(ps => ps is null || ps.Where(p => p?.Name is not null).GroupBy(p => p!.Name!.Trim(), StringComparer.Ordinal).All(g => g.Count() == 1))
                 .WithMessage("Each applied property may be given only once.");
-            RuleFor(c => c.InputSettings!.Filter)
+            RuleFor(c => c.Input!.Filter)
                 .Must(f => f is null || (f.Filter?.Length ?? 0) <= ApiKey.MaximumFilterLength && (f.FilterNonStrict?.Length ?? 0) <= ApiKey.MaximumFilterLength
                     && (f.Description?.Length ?? 0) <= ApiKey.MaximumFilterLength)
                 .WithMessage($"A filter and its description may be at most {ApiKey.MaximumFilterLength} characters long.");

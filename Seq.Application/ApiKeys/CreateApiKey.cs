@@ -12,9 +12,18 @@ namespace Seq.Application.ApiKeys;
 [Demands(Permission.Write)]
 [Audited("ApiKey", "Create", BeginTemplate = "Beginning creation of API key {Title}", CompleteTemplate = "Created API key {Title} as {ApiKeyId}")]
 public sealed record CreateApiKeyCommand(
-    [property: AuditProperty] string? Title, [property: AuditProperty] IReadOnlyList<Permission>? AssignedPermissions, [property: AuditProperty] string? OwnerId,
-    InputSettings? InputSettings)
-    : IRequest<CreateApiKeyResult>, IApiKeyFields;
+    [property: AuditProperty] string? Title, [property: AuditProperty(Name = "AssignedPermissions")] IReadOnlyList<RequestedPermission>? Permissions,
+    [property: AuditProperty] string? OwnerId, RequestedInputSettings? Input)
+    : IRequest<CreateApiKeyResult>, IApiKeyFields
+{
+    public bool TokenSupplied { get; init; }
+
+    /// <summary>The permissions named, once validation has accepted every name.</summary>
+    public IReadOnlyList<Permission>? AssignedPermissions => RequestedPermission.ToPermissions(Permissions);
+
+    /// <summary>The input settings, once validation has accepted them; null when the request gives none.</summary>
+    public InputSettings? InputSettings => Input?.ToInputSettings();
+}
 
 /// <summary>The new key and its token: the only time the token is ever returned.</summary>
 public sealed record CreateApiKeyResult(ApiKeyView ApiKey, string Token) : IAuditedResult

@@ -16,12 +16,29 @@ namespace Seq.Application.ApiKeys;
 [Audited("ApiKey", "Update", BeginTemplate = "Beginning update of API key {ApiKeyId}")]
 public sealed record UpdateApiKeyCommand(
     [property: AuditProperty(Name = "ApiKeyId")] string Id, [property: AuditProperty] string? Title,
-    [property: AuditProperty] IReadOnlyList<Permission>? AssignedPermissions, InputSettings? InputSettings)
-    : IRequest<ApiKeyView>, IApiKeyFields;
+    [property: AuditProperty(Name = "AssignedPermissions")] IReadOnlyList<RequestedPermission>? Permissions, RequestedInputSettings? Input)
+    : IRequest<ApiKeyView>, IApiKeyFields
+{
+    /// <summary>The id the request body names, if any; it must be the one the address names.</summary>
+    public string? BodyId { get; init; }
+
+    public bool TokenSupplied { get; init; }
+
+    /// <summary>The permissions named, once validation has accepted every name.</summary>
+    public IReadOnlyList<Permission>? AssignedPermissions => RequestedPermission.ToPermissions(Permissions);
+
+    /// <summary>The input settings, once validation has accepted them; null leaves the key's as they are.</summary>
+    public InputSettings? InputSettings => Input?.ToInputSettings();
+}
 
 public sealed class UpdateApiKeyValidator : AbstractValidator<UpdateApiKeyCommand>
 {
-    public UpdateApiKeyValidator() => Include(new ApiKeyFieldsValidator());
+    public UpdateApiKeyValidator()
+    {
+        Include(new ApiKeyFieldsValidator());
+        RuleFor(c => c.BodyId).Must((c, bodyId) => string.IsNullOrEmpty(bodyId) || bodyId == c.Id)
+            .WithMessage(c => $"The body names the API key {c.BodyId} but the address names {c.Id}.");
+    }
 }
 
 sealed class UpdateApiKeyHandler(IEventStore store, OperationContext operation, TimeProvider clock) : IRequestHandler<UpdateApiKeyCommand, ApiKeyView>

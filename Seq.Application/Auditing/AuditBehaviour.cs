@@ -64,7 +64,7 @@ public sealed class AuditedOperation
 {
     static readonly ConcurrentDictionary<Type, AuditedOperation?> Cache = new();
 
-    readonly (PropertyInfo Property, string Name)[] _properties;
+    readonly (PropertyInfo Property, string Name, AuditRedaction Redact)[] _properties;
 
     AuditedOperation(Type requestType, AuditedAttribute audited)
     {
@@ -81,8 +81,10 @@ public sealed class AuditedOperation
             .. requestType.GetProperties()
                 .Select(p => (Property: p, Attribute: p.GetCustomAttribute<AuditPropertyAttribute>()))
                 .Where(p => p.Attribute is not null)
-                .Select(p => (p.Property, p.Attribute!.Name ?? p.Property.Name)),
+                .Select(p => (p.Property, p.Attribute!.Name ?? p.Property.Name, p.Attribute.Redact)),
         ];
+        if (_properties.FirstOrDefault(p => p.Redact == AuditRedaction.UrlUserInfo && p.Property.PropertyType != typeof(string)) is { Property: { } misdeclared })
+            throw new InvalidOperationException($"{requestType.Name}.{misdeclared.Name} is not text, so it cannot be recorded without URL user information.");
     }
 
     public Type RequestType { get; }
@@ -99,7 +101,13 @@ public sealed class AuditedOperation
         Cache.GetOrAdd(requestType, type => type.GetCustomAttribute<AuditedAttribute>() is { } audited ? new AuditedOperation(type, audited) : null);
 
     public IReadOnlyList<KeyValuePair<string, object?>> PropertiesOf(object request) =>
-        [.. _properties.Select(p => new KeyValuePair<string, object?>(p.Name, p.Property.GetValue(request)))];
+        [.. _properties.Select(p => new KeyValuePair<string, object?>(p.Name, Redacted(p.Redact, p.Property.GetValue(request))))];
+
+    static object? Redacted(AuditRedaction redact, object? value) => redact switch
+    {
+        AuditRedaction.UrlUserInfo => UrlUserInfo.Remove((string?)value),
+        _ => value,
+    };
 
     public AuditEntry Opening(Guid operationId, IReadOnlyList<KeyValuePair<string, object?>> properties) =>
         new(Category, Name, Single ? AuditEventKind.Record : AuditEventKind.Begin, operationId, BeginTemplate, properties);

@@ -26,6 +26,20 @@ public sealed class AuditPropertyAttribute : Attribute
 {
     /// <summary>The property's name in the audit event; the request property's name by default.</summary>
     public string? Name { get; init; }
+
+    /// <summary>
+    /// What is taken out of the value before any event of the operation carries it. The Begin is written before
+    /// validation, so a value the validator will refuse (a URL with credentials, say) reaches it as given.
+    /// </summary>
+    public AuditRedaction Redact { get; init; }
+}
+
+public enum AuditRedaction
+{
+    None,
+
+    /// <summary>A URL is recorded without its user information (<c>user:password@</c>); see <see cref="UrlUserInfo"/>.</summary>
+    UrlUserInfo,
 }
 
 /// <summary>A result that adds properties to its operation's <c>Complete</c> event (such as the id of what was created).</summary>

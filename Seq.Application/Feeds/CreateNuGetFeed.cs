@@ -12,10 +12,11 @@ namespace Seq.Application.Feeds;
 [Demands(Permission.System)]
 [Audited("Feed", "Create", BeginTemplate = "Beginning creation of feed {Name}", CompleteTemplate = "Created feed {Name} as {FeedId}")]
 public sealed record CreateNuGetFeedCommand(
-    [property: AuditProperty] string? Name, [property: AuditProperty] string? Location, [property: AuditProperty] string? Username, string? Password) : IRequest<NuGetFeedView>, INuGetFeedFields
+    [property: AuditProperty] string? Name, [property: AuditProperty(Redact = AuditRedaction.UrlUserInfo)] string? Location, [property: AuditProperty] string? Username,
+    string? Password) : IRequest<NuGetFeedView>, INuGetFeedFields
 {
-    // The password must never reach a log line through a record's generated ToString.
-    public override string ToString() => $"{nameof(CreateNuGetFeedCommand)} {{ Name = {Name}, Location = {Location}, Username = {Username} }}";
+    // The password, or credentials in a location that validation will refuse, must never reach a log line through a record's generated ToString.
+    public override string ToString() => $"{nameof(CreateNuGetFeedCommand)} {{ Name = {Name}, Location = {UrlUserInfo.Remove(Location)}, Username = {Username} }}";
 }
 
 public sealed class CreateNuGetFeedValidator : AbstractValidator<CreateNuGetFeedCommand>

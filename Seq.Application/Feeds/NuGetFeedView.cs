@@ -23,7 +23,9 @@ public sealed class NuGetFeedFieldsValidator : AbstractValidator<INuGetFeedField
             .Must(NoControlCharacters).WithMessage("A feed's name may not contain control characters.");
         RuleFor(c => c.Location).Must(NuGetFeed.IsValidLocation)
             .WithMessage("A feed's location must be an http or https URL, or the full path of a local folder.")
-            .Must(NoControlCharacters).WithMessage("A feed's location may not contain control characters.");
+            .Must(NoControlCharacters).WithMessage("A feed's location may not contain control characters.")
+            .Must(l => !UrlUserInfo.IsPresent(l))
+            .WithMessage("A feed's location may not carry credentials (user information before the host); give them as Username and NewPassword.");
         RuleFor(c => c.Username).MaximumLength(NuGetFeed.MaximumUsernameLength)
             .WithMessage($"A feed's username may be at most {NuGetFeed.MaximumUsernameLength} characters long.")
             .Must(NoControlCharacters).WithMessage("A feed's username may not contain control characters.");

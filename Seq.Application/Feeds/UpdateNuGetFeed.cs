@@ -13,15 +13,23 @@ namespace Seq.Application.Feeds;
 [Demands(Permission.System)]
 [Audited("Feed", "Update", BeginTemplate = "Beginning update of feed {FeedId}")]
 public sealed record UpdateNuGetFeedCommand(
-    [property: AuditProperty(Name = "FeedId")] string Id, [property: AuditProperty] string? Name, [property: AuditProperty] string? Location,
+    [property: AuditProperty(Name = "FeedId")] string Id, [property: AuditProperty] string? Name, [property: AuditProperty(Redact = AuditRedaction.UrlUserInfo)] string? Location,
     [property: AuditProperty] string? Username, string? Password) : IRequest<NuGetFeedView>, INuGetFeedFields
 {
-    public override string ToString() => $"{nameof(UpdateNuGetFeedCommand)} {{ Id = {Id}, Name = {Name}, Location = {Location}, Username = {Username} }}";
+    /// <summary>The id the request body names, if any; it must be the one the address names.</summary>
+    public string? BodyId { get; init; }
+
+    public override string ToString() => $"{nameof(UpdateNuGetFeedCommand)} {{ Id = {Id}, Name = {Name}, Location = {UrlUserInfo.Remove(Location)}, Username = {Username} }}";
 }
 
 public sealed class UpdateNuGetFeedValidator : AbstractValidator<UpdateNuGetFeedCommand>
 {
-    public UpdateNuGetFeedValidator() => Include(new NuGetFeedFieldsValidator());
+    public UpdateNuGetFeedValidator()
+    {
+        Include(new NuGetFeedFieldsValidator());
+        RuleFor(c => c.BodyId).Must((c, bodyId) => string.IsNullOrEmpty(bodyId) || bodyId == c.Id)
+            .WithMessage(c => $"The body names the feed {c.BodyId} but the address names {c.Id}.");
+    }
 }
 
 sealed class UpdateNuGetFeedHandler(IEventStore store, INuGetFeedReadModel feeds, ISecretProtector protector, TimeProvider clock)

@@ -11,14 +11,27 @@ namespace Seq.Application.Settings;
 
 [Demands(Permission.System)]
 [Audited("Setting", "Update", BeginTemplate = "Beginning change of setting {Name} to {Value}")]
-public sealed record ChangeSettingCommand([property: AuditProperty] string Name, [property: AuditProperty] string? Value) : IRequest<SettingView>;
+public sealed record ChangeSettingCommand([property: AuditProperty] string Name, [property: AuditProperty] string? Value) : IRequest<SettingView>
+{
+    /// <summary>The name the request body gives, if any; it must be the one the address names.</summary>
+    public string? BodyName { get; init; }
+
+    /// <summary>False when the request gave a JSON object or array, whose text <see cref="Value"/> then holds.</summary>
+    public bool ValueIsScalar { get; init; } = true;
+}
 
 public sealed class ChangeSettingValidator : AbstractValidator<ChangeSettingCommand>
 {
     public ChangeSettingValidator()
     {
+        RuleFor(c => c.BodyName).Must((c, bodyName) => bodyName is null || string.Equals(bodyName, c.Name, StringComparison.OrdinalIgnoreCase))
+            .WithMessage(c => $"The body names the setting {c.BodyName} but the address names {c.Name}.");
+        RuleFor(c => c.ValueIsScalar).Equal(true)
+            .WithMessage(c => $"The value of {c.Name} must be a string, a number or true/false, not a JSON object or array.");
         RuleFor(c => c.Value).Custom((value, context) =>
         {
+            if (!context.InstanceToValidate.ValueIsScalar)
+                return;
             // An unknown name is not a validation failure but a missing resource: the handler answers 404.
             var definition = SettingCatalogue.Find(context.InstanceToValidate.Name);
             if (definition is not null && !definition.TryNormalize(value, out _, out var error))

@@ -86,6 +86,9 @@ public sealed record UpdateUserCommand(
     [property: AuditProperty] IReadOnlyList<string>? RoleIds, DescriptiveFilter? ViewFilter,
     [property: AuditProperty] bool MustChangePassword, string? NewPassword) : IRequest<UserView>
 {
+    /// <summary>The id the request body names, if any; it must be the one the address names.</summary>
+    public string? BodyId { get; init; }
+
     public override string ToString() => $"{nameof(UpdateUserCommand)} {{ Id = {Id}, Username = {Username}, RoleIds = [{string.Join(", ", RoleIds ?? [])}] }}";
 }
 
@@ -96,6 +99,8 @@ public sealed class UpdateUserValidator : AbstractValidator<UpdateUserCommand>
         RuleFor(c => c.Username).ValidUsername();
         this.ValidProfile(c => c.DisplayName, c => c.EmailAddress, c => c.RoleIds, c => c.ViewFilter);
         RuleFor(c => c.NewPassword).MeetsPolicy(policy, "NewPassword");
+        RuleFor(c => c.BodyId).Must((c, bodyId) => string.IsNullOrEmpty(bodyId) || bodyId == c.Id)
+            .WithMessage(c => $"The body names the user {c.BodyId} but the address names {c.Id}.");
     }
 }
 

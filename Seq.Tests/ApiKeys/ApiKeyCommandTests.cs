@@ -44,7 +44,7 @@ public sealed class ApiKeyCommandTests(ApiKeyServerFixture fixture) : IClassFixt
     }
 
     Task<CreateApiKeyResult> CreatePersonalAsync(Principal owner, string title = "Personal key", params Permission[] permissions) =>
-        SendAsync(owner, new CreateApiKeyCommand(title, permissions.Length == 0 ? [Permission.Read] : permissions, owner.UserId, null));
+        SendAsync(owner, new CreateApiKeyCommand(title, permissions.Length == 0 ? [Permission.Read] : [.. permissions], owner.UserId, null));
 
     async Task<T?> ScalarAsync<T>(string sql, params object[] values)
     {
