@@ -133,6 +133,23 @@ static class ApiKeyAccess
         }
     }
 
+    /// <summary>
+    /// A key may be changed or deleted only by a caller who holds every permission it carries now, so that a less
+    /// privileged administrator cannot disarm or rewrite a more powerful credential. Its owner may always delete it:
+    /// revoking one's own key (a leaked one, say) never raises anyone's privilege.
+    /// </summary>
+    public static void RequireHeld(Principal principal, ApiKey key, bool deleting)
+    {
+        if (deleting && key.OwnerId is not null && key.OwnerId == principal.UserId)
+            return;
+        foreach (var permission in key.AssignedPermissions.Order())
+        {
+            if (!principal.Has(permission))
+                throw new AccessDeniedException(
+                    $"This API key carries the {permission} permission, which the caller does not hold, so the caller cannot {(deleting ? "delete" : "change")} it.");
+        }
+    }
+
     /// <summary>A shared key needs Organization; a personal key can only be made for the caller's own user.</summary>
     public static void RequireOwnerAllowed(Principal principal, string? ownerId)
     {

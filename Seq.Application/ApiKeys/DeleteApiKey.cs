@@ -23,6 +23,7 @@ sealed class DeleteApiKeyHandler(IEventStore store, OperationContext operation, 
         var events = key.Delete(clock.GetUtcNow());
         if (events.Count == 0)
             throw ApiKeyAccess.NotFound(request.Id);
+        ApiKeyAccess.RequireHeld(operation.Principal, key, deleting: true);
 
         await store.AppendAsync(streamId, ApiKey.StreamType, version, events, cancellationToken);
         return Unit.Value;

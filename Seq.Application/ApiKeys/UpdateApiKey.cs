@@ -50,6 +50,7 @@ sealed class UpdateApiKeyHandler(IEventStore store, OperationContext operation, 
         if (!key.Exists || !ApiKeyAccess.CanSee(operation.Principal, key.OwnerId))
             throw ApiKeyAccess.NotFound(request.Id);
 
+        ApiKeyAccess.RequireHeld(operation.Principal, key, deleting: false);
         ApiKeyAccess.RequireAssignable(operation.Principal, request.AssignedPermissions!);
 
         var events = key.Change(request.Title!, request.AssignedPermissions!, request.InputSettings ?? key.InputSettings, clock.GetUtcNow());

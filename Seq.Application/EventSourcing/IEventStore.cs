@@ -17,9 +17,19 @@ public interface IEventStore
     /// </summary>
     /// <exception cref="ConcurrencyException">Another writer changed the stream first.</exception>
     Task<long> AppendAsync(string streamId, string streamType, long expectedVersion, IReadOnlyList<IDomainEvent> events, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Appends to several streams in one transaction, for a change that is only whole when every part of it is
+    /// stored: each stream must be at its expected version, and either every event is stored or none is.
+    /// </summary>
+    /// <exception cref="ConcurrencyException">Another writer changed one of the streams first; nothing was appended.</exception>
+    Task AppendAsync(IReadOnlyList<StreamAppend> appends, CancellationToken cancellationToken);
 }
 
 public sealed record Loaded<T>(T Aggregate, long Version);
+
+/// <summary>One stream's part of an append to several streams.</summary>
+public sealed record StreamAppend(string StreamId, string StreamType, long ExpectedVersion, IReadOnlyList<IDomainEvent> Events);
 
 /// <summary>The stream changed between load and append; the caller may reload and decide again.</summary>
 public sealed class ConcurrencyException(string streamId, long expectedVersion)

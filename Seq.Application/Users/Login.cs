@@ -49,20 +49,14 @@ sealed class LoginHandler(
     public async Task<LoginResult> Handle(LoginCommand request, CancellationToken cancellationToken)
     {
         var username = request.Username!.Trim();
-        var address = operation.Http?.RemoteIPAddress;
-        if (await throttle.BlockedForAsync(username, address, cancellationToken) is { } wait)
-            throw new TooManyAttemptsException(wait);
 
         // A known user with a wrong password and an unknown user take the same path, at the same cost: one
-        // lookup, one full password derivation (against a dummy hash when there is no user), one throttle update.
+        // lookup, one throttle reservation, one full password derivation (against a dummy hash when there is no user).
         var credentials = await users.FindCredentialsAsync(username, cancellationToken);
-        var verification = await hashing.VerifyAsync(request.Password!, credentials?.PasswordHash, cancellationToken);
+        var verification = await ThrottledPasswordCheck.VerifyAsync(throttle, hashing, username, operation.Http?.RemoteIPAddress,
+            request.Password!, credentials?.PasswordHash, cancellationToken);
         if (credentials is null || verification == PasswordVerification.Failed)
-        {
-            await throttle.RecordFailureAsync(username, address, CancellationToken.None);
             throw new DomainException(InvalidCredentials);
-        }
-        await throttle.RecordSuccessAsync(username, CancellationToken.None);
 
         if (credentials.MustChangePassword && request.NewPassword is null)
             throw new DomainException("The password must be changed before this user can log in: send the current Password with a NewPassword.");
@@ -146,19 +140,43 @@ sealed class ChangeOwnPasswordHandler(IEventStore store, IPasswordHashing hashin
             throw new AuthenticationRequiredException("The user no longer exists.");
 
         // Guessing the current password here is a login attempt by another route, and is throttled like one.
-        var address = operation.Http?.RemoteIPAddress;
-        if (await throttle.BlockedForAsync(user.Username, address, cancellationToken) is { } wait)
-            throw new TooManyAttemptsException(wait);
-        if (await hashing.VerifyAsync(request.CurrentPassword!, user.PasswordHash, cancellationToken) == PasswordVerification.Failed)
-        {
-            await throttle.RecordFailureAsync(user.Username, address, CancellationToken.None);
+        if (await ThrottledPasswordCheck.VerifyAsync(throttle, hashing, user.Username, operation.Http?.RemoteIPAddress,
+                request.CurrentPassword!, user.PasswordHash, cancellationToken) == PasswordVerification.Failed)
             throw new DomainException("The current password is not correct.");
-        }
         if (request.NewPassword == request.CurrentPassword)
             throw new DomainException("The new password must differ from the current one.");
 
         var change = user.SetPassword(await hashing.HashAsync(request.NewPassword!, cancellationToken), false, PasswordChangeReason.ChangedByUser, clock.GetUtcNow());
         await store.AppendAsync(streamId, User.StreamType, version, [change], cancellationToken);
         return change.PasswordVersion;
+    }
+}
+
+/// <summary>A password check that counts against the login throttle: reserved before the derivation runs, so that it is counted however many run at once.</summary>
+static class ThrottledPasswordCheck
+{
+    /// <exception cref="TooManyAttemptsException">The account or the address is blocked; no password was checked.</exception>
+    public static async Task<PasswordVerification> VerifyAsync(ILoginThrottle throttle, IPasswordHashing hashing, string username, string? address,
+        string password, string? storedHash, CancellationToken cancellationToken)
+    {
+        if (await throttle.ReserveAttemptAsync(username, address, cancellationToken) is { } wait)
+            throw new TooManyAttemptsException(wait);
+
+        PasswordVerification verification;
+        try
+        {
+            verification = await hashing.VerifyAsync(password, storedHash, cancellationToken);
+        }
+        catch (ServerBusyException)
+        {
+            // Refused before any derivation ran: the attempt guessed nothing, so it costs the account nothing.
+            await throttle.ReleaseAsync(username, address, CancellationToken.None);
+            throw;
+        }
+
+        // A failure stays counted, as reserved.
+        if (verification != PasswordVerification.Failed && storedHash is not null)
+            await throttle.RecordSuccessAsync(username, address, CancellationToken.None);
+        return verification;
     }
 }

@@ -44,6 +44,60 @@ public sealed class PostgresEventStore(
         return version;
     }
 
+    public async Task AppendAsync(IReadOnlyList<StreamAppend> appends, CancellationToken cancellationToken)
+    {
+        if (appends.Count == 0)
+            throw new ArgumentException("An append needs at least one stream.", nameof(appends));
+        if (appends.Select(a => a.StreamId).Distinct(StringComparer.Ordinal).Count() != appends.Count)
+            throw new ArgumentException("Each stream may appear only once in an append.", nameof(appends));
+
+        await using (var connection = await dataSource.OpenConnectionAsync(cancellationToken))
+        {
+            // Still one round trip: the batch is one implicit transaction, so a failure in any stream's part
+            // (a lost race, a projection's unique rule, a fault) rolls back every other part with it.
+            await using var batch = new NpgsqlBatch(connection);
+            foreach (var append in appends)
+            {
+                ArgumentOutOfRangeException.ThrowIfNegative(append.ExpectedVersion);
+                if (append.Events.Count == 0)
+                    throw new ArgumentException($"The append to {append.StreamId} has no events.", nameof(appends));
+                AddAppend(batch, append.StreamId, append.StreamType, append.ExpectedVersion, append.Events);
+            }
+
+            try
+            {
+                await batch.ExecuteNonQueryAsync(cancellationToken);
+            }
+            catch (PostgresException e) when (IsConcurrencyConflict(e))
+            {
+                var lost = await FirstMovedStreamAsync(connection, appends, cancellationToken);
+                throw new ConcurrencyException(lost.StreamId, lost.ExpectedVersion);
+            }
+            catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UniqueViolation)
+            {
+                throw new UniquenessConflictException();
+            }
+        }
+
+        IReadOnlyList<IDomainEvent> events = [.. appends.SelectMany(a => a.Events)];
+        foreach (var observer in _observers)
+            await observer.AfterCommitAsync(events, CancellationToken.None);
+    }
+
+    // The error does not say which statement of the batch failed, so the stream that moved is found by looking.
+    static async Task<StreamAppend> FirstMovedStreamAsync(NpgsqlConnection connection, IReadOnlyList<StreamAppend> appends, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand("SELECT stream_id, version FROM streams WHERE stream_id = ANY($1)", connection);
+        command.Parameters.Add(new NpgsqlParameter { Value = appends.Select(a => a.StreamId).ToArray() });
+        var versions = new Dictionary<string, long>(StringComparer.Ordinal);
+        await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+        {
+            while (await reader.ReadAsync(cancellationToken))
+                versions[reader.GetString(0)] = reader.GetInt64(1);
+        }
+        return appends.FirstOrDefault(a => versions.GetValueOrDefault(a.StreamId) != a.ExpectedVersion) ?? appends[0];
+    }
+
     /// <summary>
     /// Appends within the caller's transaction, for work that must commit together with the events (such as an
     /// asynchronous consumer's checkpoint). Without a transaction the batch is its own implicit transaction.
@@ -77,6 +131,14 @@ public sealed class PostgresEventStore(
 
     NpgsqlBatch BuildAppend(NpgsqlConnection connection, NpgsqlTransaction? transaction, string streamId, string streamType, long expectedVersion, IReadOnlyList<IDomainEvent> events)
     {
+        var batch = new NpgsqlBatch(connection, transaction);
+        AddAppend(batch, streamId, streamType, expectedVersion, events);
+        return batch;
+    }
+
+    /// <summary>Adds one stream's append and its inline projections to the batch.</summary>
+    void AddAppend(NpgsqlBatch batch, string streamId, string streamType, long expectedVersion, IReadOnlyList<IDomainEvent> events)
+    {
         var metadata = new EventMetadata(operation.CorrelationId, operation.CausationId, operation.Principal.Name, operation.Principal.Id, operation.AuditOperationId);
         var metadataJson = serializer.Serialize(metadata);
         var now = clock.GetUtcNow();
@@ -93,7 +155,6 @@ public sealed class PostgresEventStore(
             metadatas[i] = metadataJson;
         }
 
-        var batch = new NpgsqlBatch(connection, transaction);
         var append = new NpgsqlBatchCommand(expectedVersion == 0 ? AppendToNewStream : AppendToExistingStream);
         append.Parameters.Add(new NpgsqlParameter { Value = streamId, NpgsqlDbType = NpgsqlDbType.Text });
         append.Parameters.Add(new NpgsqlParameter { Value = expectedVersion, NpgsqlDbType = NpgsqlDbType.Bigint });
@@ -106,7 +167,7 @@ public sealed class PostgresEventStore(
         batch.BatchCommands.Add(append);
 
         if (_projections.Length == 0)
-            return batch;
+            return;
 
         var commands = new ProjectionCommands(batch);
         for (var i = 0; i < events.Count; i++)
@@ -118,7 +179,6 @@ public sealed class PostgresEventStore(
                     projection.Project(pending, commands);
             }
         }
-        return batch;
     }
 
     // Both statements settle the stream row before any event row exists, so a writer that loses draws no

@@ -32,6 +32,12 @@ public static class FirstRun
     const int GeneratedPasswordLength = 24;
 
     /// <summary>Sets up a new instance, or reads how an existing one was set up. Safe when several nodes start at once.</summary>
+    /// <remarks>
+    /// The administrator and the configuration are stored in one transaction, so a start that fails or dies part
+    /// way leaves nothing, and the next start begins again. A generated password is shown before that commit and
+    /// confirmed after it (ADR 0013): shown afterwards, a crash between the two would leave an administrator whose
+    /// password nobody ever saw.
+    /// </remarks>
     public static async Task<bool> EnsureAsync(IServiceProvider services, FirstRunOptions options, TextWriter console, ILogger logger, CancellationToken cancellationToken)
     {
         using var scope = services.CreateScope();
@@ -41,24 +47,46 @@ public static class FirstRun
         var (state, _) = await store.LoadAsync<InstanceAuthentication>(InstanceAuthentication.StreamId, cancellationToken);
         if (!state.IsConfigured)
         {
+            var appends = new List<StreamAppend>();
             string? generatedPassword = null;
             if (!options.NoAuthentication)
-                generatedPassword = await CreateAdministratorAsync(store, options, clock, cancellationToken);
+            {
+                // An administrator without a configuration is what a version that stored them one after the other
+                // left when it stopped in between; it is kept, and only the configuration is added.
+                var (existing, _) = await store.LoadAsync<User>(User.StreamIdFor(User.AdministratorId), cancellationToken);
+                if (!existing.Exists)
+                {
+                    (var created, generatedPassword) = NewAdministrator(options, clock);
+                    appends.Add(new StreamAppend(User.StreamIdFor(User.AdministratorId), User.StreamType, 0, [created]));
+                }
+            }
+            appends.Add(new StreamAppend(InstanceAuthentication.StreamId, InstanceAuthentication.StreamType, 0,
+                [new AuthenticationConfigured(!options.NoAuthentication, options.NoAuthentication ? null : User.AdministratorId, clock.GetUtcNow())]));
 
+            var adminUsername = AdminUsername(options);
+            if (generatedPassword is not null)
+                PrintGeneratedPassword(console, adminUsername, generatedPassword);
             try
             {
-                await store.AppendAsync(InstanceAuthentication.StreamId, InstanceAuthentication.StreamType, 0,
-                    [new AuthenticationConfigured(!options.NoAuthentication, options.NoAuthentication ? null : User.AdministratorId, clock.GetUtcNow())],
-                    cancellationToken);
+                await store.AppendAsync(appends, cancellationToken);
+                if (generatedPassword is not null)
+                    PrintNotice(console, $"First start complete: the password above is the administrator '{adminUsername}''s password.");
             }
             catch (ConcurrencyException)
             {
-                // Another node finished the first start at the same moment; its choice stands.
+                // Another node finished the first start at the same moment; its choice (and its password) stands.
+                if (generatedPassword is not null)
+                    PrintNotice(console, "Another node completed the first start at the same moment: the password above was NOT stored. " +
+                                         "Use the one that node printed.");
+            }
+            catch (Exception) when (generatedPassword is not null)
+            {
+                PrintNotice(console, "The first start did not complete, so the password above may not have been stored. If the next start " +
+                                     "prints a new password, use that one; if it prints none, the password above is valid.");
+                throw;
             }
 
             (state, _) = await store.LoadAsync<InstanceAuthentication>(InstanceAuthentication.StreamId, cancellationToken);
-            if (generatedPassword is not null)
-                PrintGeneratedPassword(console, options.AdminUsername, generatedPassword);
         }
 
         if (!state.Enabled)
@@ -67,13 +95,11 @@ public static class FirstRun
         return state.Enabled;
     }
 
-    /// <returns>The generated password, when one had to be made and this node's administrator is the one that was stored.</returns>
-    static async Task<string?> CreateAdministratorAsync(IEventStore store, FirstRunOptions options, TimeProvider clock, CancellationToken cancellationToken)
-    {
-        var (existing, _) = await store.LoadAsync<User>(User.StreamIdFor(User.AdministratorId), cancellationToken);
-        if (existing.Exists)
-            return null;
+    static string AdminUsername(FirstRunOptions options) => string.IsNullOrWhiteSpace(options.AdminUsername) ? "admin" : options.AdminUsername;
 
+    /// <returns>The administrator's creation, and its password when one had to be generated.</returns>
+    static (UserCreated Created, string? GeneratedPassword) NewAdministrator(FirstRunOptions options, TimeProvider clock)
+    {
         string? generated = null;
         string hash;
         if (!string.IsNullOrEmpty(options.AdminPasswordHash))
@@ -93,17 +119,9 @@ public static class FirstRun
             hash = new PasswordHasher().Hash(generated);
         }
 
-        var created = User.Create(User.AdministratorId, string.IsNullOrWhiteSpace(options.AdminUsername) ? "admin" : options.AdminUsername,
+        var created = User.Create(User.AdministratorId, AdminUsername(options),
             null, null, [BuiltInRoles.Administrator.Id], null, hash, mustChangePassword: generated is not null, clock.GetUtcNow());
-        try
-        {
-            await store.AppendAsync(User.StreamIdFor(User.AdministratorId), User.StreamType, 0, [created], cancellationToken);
-            return generated;
-        }
-        catch (ConcurrencyException)
-        {
-            return null;
-        }
+        return (created, generated);
     }
 
     // Written straight to the console and never to the log: log files are kept and shipped, and this password
@@ -112,12 +130,19 @@ public static class FirstRun
     {
         console.WriteLine();
         console.WriteLine("************************************************************************");
-        console.WriteLine($"  First start: created the administrator '{username}' with the password");
+        console.WriteLine($"  First start: creating the administrator '{username}' with the password");
         console.WriteLine();
         console.WriteLine($"      {password}");
         console.WriteLine();
         console.WriteLine("  It is shown only this once and must be changed at the first login.");
         console.WriteLine("************************************************************************");
+        console.WriteLine();
+        console.Flush();
+    }
+
+    static void PrintNotice(TextWriter console, string notice)
+    {
+        console.WriteLine(notice);
         console.WriteLine();
         console.Flush();
     }

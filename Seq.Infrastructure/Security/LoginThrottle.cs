@@ -1,3 +1,6 @@
+using System.Buffers.Binary;
+using System.Security.Cryptography;
+using System.Text;
 using Npgsql;
 using NpgsqlTypes;
 using Seq.Application.Security;
@@ -20,6 +23,9 @@ public sealed record LoginThrottleOptions(
 /// <summary>
 /// Failed logins counted in the database, per account and per client address, so that every node sees the same
 /// counts. Past the free failures each further one doubles the block, from two seconds up to a maximum.
+/// An attempt is counted as a failure before its password is checked (<see cref="ReserveAttemptAsync"/>), in the
+/// same transaction that checks the block, and handed back when the password proves right: checked first and
+/// counted afterwards, any number of concurrent guesses would all pass the check before the first was counted.
 /// </summary>
 public sealed class LoginThrottle : ILoginThrottle
 {
@@ -32,18 +38,42 @@ public sealed class LoginThrottle : ILoginThrottle
     // Forgotten rows are deleted now and then, by the failures themselves, rather than by a timer on every node.
     const int PruneOneFailureIn = 100;
 
+    // The first key of the two-key advisory locks that serialize the attempts on one account or address; the
+    // one-key locks (schema migration) are a separate space.
+    const int AdvisoryLockClass = 0x4C4F4754;
+
     // $1 keys, $2 now, $3 the time before which failures are forgotten, $4 the maximum block, $5 and $6 the free
     // failures of an account and of an address. The count starts over when the previous failure is forgotten.
     const string FailuresSql = "CASE WHEN t.last_failure < $3 THEN 1 ELSE least(t.failures, 1000000) + 1 END";
 
-    static readonly string RecordFailureSql = $"""
-        INSERT INTO login_throttle AS t (key, failures, last_failure, blocked_until)
-        SELECT k.key, 1, $2, {BlockedUntilSql("1", FreeSql("k.key"))}
-        FROM unnest($1::text[]) AS k(key)
-        ON CONFLICT (key) DO UPDATE SET
-            failures = {FailuresSql},
-            last_failure = $2,
-            blocked_until = {BlockedUntilSql(FailuresSql, FreeSql("t.key"))}
+    // Counts the attempt on every key only if none of them blocks it; the keys' advisory locks are already held,
+    // so the check and the count see the same rows. Answers the block that refused the attempt, or null.
+    static readonly string ReserveSql = $"""
+        WITH blocked AS (
+            SELECT max(blocked_until) AS until FROM login_throttle WHERE key = ANY($1) AND blocked_until > $2),
+        counted AS (
+            INSERT INTO login_throttle AS t (key, failures, last_failure, blocked_until)
+            SELECT k.key, 1, $2, {BlockedUntilSql("1", FreeSql("k.key"))}
+            FROM unnest($1::text[]) AS k(key)
+            WHERE (SELECT until FROM blocked) IS NULL
+            ON CONFLICT (key) DO UPDATE SET
+                failures = {FailuresSql},
+                last_failure = $2,
+                blocked_until = {BlockedUntilSql(FailuresSql, FreeSql("t.key"))}
+            RETURNING t.key)
+        SELECT (SELECT until FROM blocked) AS blocked_until, (SELECT count(*) FROM counted) AS counted
+        """;
+
+    // $1 keys, $2 now, $3 and $4 the free failures of an account and of an address. Hands back one counted
+    // attempt; a block that the remaining count no longer justifies ends now. A block that it still justifies is
+    // kept, because it may be a later attempt's.
+    const string ReleaseSql = """
+        UPDATE login_throttle AS t SET
+            failures = greatest(t.failures - 1, 0),
+            blocked_until = CASE
+                WHEN t.failures - 1 > CASE WHEN starts_with(t.key, 'account:') THEN $3 ELSE $4 END THEN t.blocked_until
+                ELSE least(t.blocked_until, $2) END
+        WHERE t.key = ANY($1)
         """;
 
     const string PruneSql = """
@@ -76,6 +106,7 @@ public sealed class LoginThrottle : ILoginThrottle
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(_forgetAfter, TimeSpan.Zero, nameof(options.ForgetAfter));
     }
 
+    /// <summary>How long the account or address is blocked, without counting anything; null when it is not.</summary>
     public async Task<TimeSpan?> BlockedForAsync(string username, string? address, CancellationToken cancellationToken)
     {
         var now = _clock.GetUtcNow();
@@ -90,33 +121,95 @@ public sealed class LoginThrottle : ILoginThrottle
         return remaining > TimeSpan.Zero ? remaining : null;
     }
 
-    public async Task RecordFailureAsync(string username, string? address, CancellationToken cancellationToken)
+    public async Task<TimeSpan?> ReserveAttemptAsync(string username, string? address, CancellationToken cancellationToken)
     {
         var now = _clock.GetUtcNow();
+        var keys = Keys(username, address);
 
         await using var batch = _dataSource.CreateBatch();
-        var record = new NpgsqlBatchCommand(RecordFailureSql);
-        record.Parameters.Add(new NpgsqlParameter { Value = Keys(username, address) });
-        record.Parameters.Add(new NpgsqlParameter { Value = now });
-        record.Parameters.Add(new NpgsqlParameter { Value = now - _forgetAfter });
-        record.Parameters.Add(new NpgsqlParameter { Value = _maximumBlock, NpgsqlDbType = NpgsqlDbType.Interval });
-        record.Parameters.Add(new NpgsqlParameter { Value = _accountFreeFailures });
-        record.Parameters.Add(new NpgsqlParameter { Value = _addressFreeFailures });
-        batch.BatchCommands.Add(record);
+        var locks = AddLocks(batch, keys);
+        var reserve = new NpgsqlBatchCommand(ReserveSql);
+        reserve.Parameters.Add(new NpgsqlParameter { Value = keys });
+        reserve.Parameters.Add(new NpgsqlParameter { Value = now });
+        reserve.Parameters.Add(new NpgsqlParameter { Value = now - _forgetAfter });
+        reserve.Parameters.Add(new NpgsqlParameter { Value = _maximumBlock, NpgsqlDbType = NpgsqlDbType.Interval });
+        reserve.Parameters.Add(new NpgsqlParameter { Value = _accountFreeFailures });
+        reserve.Parameters.Add(new NpgsqlParameter { Value = _addressFreeFailures });
+        batch.BatchCommands.Add(reserve);
 
         if (Random.Shared.Next(PruneOneFailureIn) == 0)
             batch.BatchCommands.Add(PruneCommand(now));
 
+        DateTimeOffset? blockedUntil = null;
+        await using (var reader = await batch.ExecuteReaderAsync(cancellationToken))
+        {
+            // The lock statements come first, each with a result of its own.
+            for (var i = 0; i < locks; i++)
+                await reader.NextResultAsync(cancellationToken);
+            await reader.ReadAsync(cancellationToken);
+            if (!await reader.IsDBNullAsync(0, cancellationToken))
+                blockedUntil = reader.GetFieldValue<DateTimeOffset>(0);
+            while (await reader.NextResultAsync(cancellationToken))
+            {
+            }
+        }
+
+        return blockedUntil - now is { } remaining && remaining > TimeSpan.Zero ? remaining : null;
+    }
+
+    public async Task RecordSuccessAsync(string username, string? address, CancellationToken cancellationToken)
+    {
+        var keys = Keys(username, address);
+        await using var batch = _dataSource.CreateBatch();
+        AddLocks(batch, keys);
+
+        // The account's failures are forgotten; the address only gets its reservation back: one valid login must
+        // not wipe the failures an address has run up against other accounts.
+        var forget = new NpgsqlBatchCommand("DELETE FROM login_throttle WHERE key = $1");
+        forget.Parameters.Add(new NpgsqlParameter { Value = keys[0] });
+        batch.BatchCommands.Add(forget);
+        if (keys.Length > 1)
+            batch.BatchCommands.Add(ReleaseCommand(keys[1..]));
+
         await batch.ExecuteNonQueryAsync(cancellationToken);
     }
 
-    public async Task RecordSuccessAsync(string username, CancellationToken cancellationToken)
+    public async Task ReleaseAsync(string username, string? address, CancellationToken cancellationToken)
     {
-        // Only the account: one valid login must not wipe the failures an address has run up against other accounts.
-        await using var command = _dataSource.CreateCommand("DELETE FROM login_throttle WHERE key = $1");
-        command.Parameters.Add(new NpgsqlParameter { Value = AccountKey(username) });
-        await command.ExecuteNonQueryAsync(cancellationToken);
+        var keys = Keys(username, address);
+        await using var batch = _dataSource.CreateBatch();
+        AddLocks(batch, keys);
+        batch.BatchCommands.Add(ReleaseCommand(keys));
+        await batch.ExecuteNonQueryAsync(cancellationToken);
     }
+
+    NpgsqlBatchCommand ReleaseCommand(string[] keys)
+    {
+        var release = new NpgsqlBatchCommand(ReleaseSql);
+        release.Parameters.Add(new NpgsqlParameter { Value = keys });
+        release.Parameters.Add(new NpgsqlParameter { Value = _clock.GetUtcNow() });
+        release.Parameters.Add(new NpgsqlParameter { Value = _accountFreeFailures });
+        release.Parameters.Add(new NpgsqlParameter { Value = _addressFreeFailures });
+        return release;
+    }
+
+    // A batch is one implicit transaction, so these locks are held until its last statement has committed. Taken
+    // in ascending order, so that two attempts that share a key never wait for each other in a cycle.
+    static int AddLocks(NpgsqlBatch batch, string[] keys)
+    {
+        var lockKeys = keys.Select(LockKey).Distinct().Order().ToList();
+        foreach (var lockKey in lockKeys)
+        {
+            var take = new NpgsqlBatchCommand("SELECT pg_advisory_xact_lock($1, $2)");
+            take.Parameters.Add(new NpgsqlParameter { Value = AdvisoryLockClass });
+            take.Parameters.Add(new NpgsqlParameter { Value = lockKey });
+            batch.BatchCommands.Add(take);
+        }
+        return lockKeys.Count;
+    }
+
+    // Stable across processes and nodes, unlike string.GetHashCode.
+    static int LockKey(string key) => BinaryPrimitives.ReadInt32LittleEndian(SHA256.HashData(Encoding.UTF8.GetBytes(key)));
 
     /// <summary>Deletes rows whose failures are forgotten and that block nothing.</summary>
     internal async Task PruneAsync(CancellationToken cancellationToken)

@@ -286,6 +286,63 @@ public sealed class ApiKeyCommandTests(ApiKeyServerFixture fixture) : IClassFixt
     }
 
     [Fact]
+    public async Task An_organization_administrator_can_neither_change_nor_delete_a_shared_or_personal_key_that_holds_system()
+    {
+        var administrator = User("root", [.. OrganizationAdministrator, Permission.System]);
+        var orgAdmin = User("orgadmin", OrganizationAdministrator);
+        var shared = await SendAsync(administrator, new CreateApiKeyCommand("Shared system key", [Permission.Read, Permission.System], null, null));
+        var personal = await CreatePersonalAsync(administrator, "Root's key", Permission.Read, Permission.System);
+        var before = await ApiKeyEventCountAsync();
+
+        foreach (var key in new[] { shared.ApiKey, personal.ApiKey })
+        {
+            (await Should.ThrowAsync<AccessDeniedException>(() => SendAsync(orgAdmin, new UpdateApiKeyCommand(key.Id, "Disarmed", [Permission.Read], null))))
+                .Message.ShouldContain("System");
+            (await Should.ThrowAsync<AccessDeniedException>(() => SendAsync(orgAdmin, new UpdateApiKeyCommand(key.Id, "Retitled only", key.AssignedPermissions, null))))
+                .Message.ShouldContain("System");
+            (await Should.ThrowAsync<AccessDeniedException>(() => SendAsync(orgAdmin, new DeleteApiKeyCommand(key.Id))))
+                .Message.ShouldContain("System");
+
+            (await StreamVersionAsync(key.Id)).ShouldBe(1);
+            var unchanged = await SendAsync(administrator, new GetApiKeyQuery(key.Id));
+            unchanged.Title.ShouldBe(key.Title);
+            unchanged.AssignedPermissions.ShouldBe([Permission.Read, Permission.System]);
+        }
+        (await ApiKeyEventCountAsync()).ShouldBe(before);
+    }
+
+    [Fact]
+    public async Task A_principal_holding_system_can_downgrade_and_delete_a_key_that_holds_system()
+    {
+        var administrator = User("root", [.. OrganizationAdministrator, Permission.System]);
+        var shared = await SendAsync(User("creator", [.. OrganizationAdministrator, Permission.System]),
+            new CreateApiKeyCommand("Shared system key", [Permission.Read, Permission.System], null, null));
+
+        (await SendAsync(administrator, new UpdateApiKeyCommand(shared.ApiKey.Id, "Reader now", [Permission.Read], null)))
+            .AssignedPermissions.ShouldBe([Permission.Read]);
+        await SendAsync(administrator, new DeleteApiKeyCommand(shared.ApiKey.Id));
+
+        await Should.ThrowAsync<NotFoundException>(() => SendAsync(administrator, new GetApiKeyQuery(shared.ApiKey.Id)));
+    }
+
+    [Fact]
+    public async Task An_owner_who_lost_a_permission_their_key_carries_cannot_change_the_key_but_can_still_delete_it()
+    {
+        var owner = User("owner", [.. ReadWrite, Permission.Ingest]);
+        var key = await CreatePersonalAsync(owner, "Ingestion key", Permission.Read, Permission.Ingest);
+        (await SendAsync(owner, new UpdateApiKeyCommand(key.ApiKey.Id, "Ingestion key, renamed", [Permission.Read, Permission.Ingest], null)))
+            .Title.ShouldBe("Ingestion key, renamed");
+        var demoted = owner with { Permissions = new HashSet<Permission>([Permission.Public, .. ReadWrite]) };
+
+        (await Should.ThrowAsync<AccessDeniedException>(() => SendAsync(demoted, new UpdateApiKeyCommand(key.ApiKey.Id, "Reader", [Permission.Read], null))))
+            .Message.ShouldContain("Ingest");
+        (await StreamVersionAsync(key.ApiKey.Id)).ShouldBe(2);
+
+        await SendAsync(demoted, new DeleteApiKeyCommand(key.ApiKey.Id));
+        await Should.ThrowAsync<NotFoundException>(() => SendAsync(owner, new GetApiKeyQuery(key.ApiKey.Id)));
+    }
+
+    [Fact]
     public async Task Updating_a_key_changes_its_title_permissions_and_input_settings_but_not_its_token_or_owner()
     {
         var alice = User("alice", [.. ReadWrite, Permission.Ingest]);

@@ -35,7 +35,7 @@ public sealed class LoginThrottleTests(CredentialsDatabase database) : IClassFix
     {
         var throttle = Throttle(new LoginThrottleOptions(MaximumBlock: TimeSpan.FromMinutes(1)));
 
-        await FailAsync(throttle, _username, null, 60);
+        await FailWaitingOutEachBlockAsync(throttle, _username, null, 60);
 
         (await throttle.BlockedForAsync(_username, null, CancellationToken.None)).ShouldBe(TimeSpan.FromMinutes(1));
     }
@@ -46,26 +46,75 @@ public sealed class LoginThrottleTests(CredentialsDatabase database) : IClassFix
         var throttle = Throttle();
 
         for (var i = 0; i < 20; i++)
-            await throttle.RecordFailureAsync($"{_username}-{i}", _address, CancellationToken.None);
+            (await throttle.ReserveAttemptAsync($"{_username}-{i}", _address, CancellationToken.None)).ShouldBeNull();
         (await throttle.BlockedForAsync($"{_username}-new", _address, CancellationToken.None)).ShouldBeNull();
 
-        await throttle.RecordFailureAsync($"{_username}-20", _address, CancellationToken.None);
+        (await throttle.ReserveAttemptAsync($"{_username}-20", _address, CancellationToken.None)).ShouldBeNull();
         (await throttle.BlockedForAsync($"{_username}-new", _address, CancellationToken.None)).ShouldBe(TimeSpan.FromSeconds(2));
         (await throttle.BlockedForAsync($"{_username}-new", $"{_address}-elsewhere", CancellationToken.None)).ShouldBeNull();
     }
 
     [Fact]
-    public async Task A_success_clears_the_account_block_but_not_the_address_block()
+    public async Task A_success_forgets_the_accounts_failures_but_gives_the_address_back_only_its_own_attempt()
     {
         var throttle = Throttle();
-        await FailAsync(throttle, _username, _address, 21);
-        (await throttle.BlockedForAsync(_username, null, CancellationToken.None)).ShouldBe(TimeSpan.FromMinutes(15));
+        await FailAsync(throttle, _username, _address, 5);
+        for (var i = 0; i < 15; i++)
+            (await throttle.ReserveAttemptAsync($"{_username}-{i}", _address, CancellationToken.None)).ShouldBeNull();
 
-        await throttle.RecordSuccessAsync(_username, CancellationToken.None);
+        // The sixth attempt on the account and the 21st from the address is reserved, and blocks both, until it proves right.
+        (await throttle.ReserveAttemptAsync(_username, _address, CancellationToken.None)).ShouldBeNull();
+        (await throttle.BlockedForAsync(_username, null, CancellationToken.None)).ShouldBe(TimeSpan.FromSeconds(2));
+        (await throttle.BlockedForAsync($"{_username}-other", _address, CancellationToken.None)).ShouldBe(TimeSpan.FromSeconds(2));
+        await throttle.RecordSuccessAsync(_username, _address, CancellationToken.None);
+
+        (await throttle.BlockedForAsync(_username, _address, CancellationToken.None)).ShouldBeNull();
+        (await CountRowsAsync($"account:{_username}")).ShouldBe(0);
+        (await database.ScalarAsync<int>("SELECT failures FROM login_throttle WHERE key = $1", $"address:{_address}")).ShouldBe(20);
+        (await throttle.ReserveAttemptAsync($"{_username}-other", _address, CancellationToken.None)).ShouldBeNull();
+        (await throttle.BlockedForAsync($"{_username}-new", _address, CancellationToken.None)).ShouldBe(TimeSpan.FromSeconds(2));
+    }
+
+    [Fact]
+    public async Task Forty_concurrent_attempts_on_a_fresh_account_are_six_reservations_and_thirty_four_refusals_that_count_nowhere()
+    {
+        var throttle = Throttle();
+
+        var outcomes = await Task.WhenAll(Enumerable.Range(0, 40).Select(_ =>
+            Task.Run(() => throttle.ReserveAttemptAsync(_username, _address, CancellationToken.None))));
+
+        outcomes.Count(o => o is null).ShouldBe(6);
+        outcomes.Where(o => o is not null).ShouldAllBe(o => o == TimeSpan.FromSeconds(2));
+        (await database.ScalarAsync<int>("SELECT failures FROM login_throttle WHERE key = $1", $"account:{_username}")).ShouldBe(6);
+        (await database.ScalarAsync<int>("SELECT failures FROM login_throttle WHERE key = $1", $"address:{_address}")).ShouldBe(6);
+    }
+
+    [Fact]
+    public async Task A_blocked_attempt_is_refused_without_being_counted()
+    {
+        var throttle = Throttle();
+        await FailAsync(throttle, _username, null, 6);
+
+        (await throttle.ReserveAttemptAsync(_username, null, CancellationToken.None)).ShouldBe(TimeSpan.FromSeconds(2));
+        _clock.Advance(TimeSpan.FromSeconds(1));
+        (await throttle.ReserveAttemptAsync(_username, null, CancellationToken.None)).ShouldBe(TimeSpan.FromSeconds(1));
+
+        (await database.ScalarAsync<int>("SELECT failures FROM login_throttle WHERE key = $1", $"account:{_username}")).ShouldBe(6);
+    }
+
+    [Fact]
+    public async Task A_released_attempt_is_not_counted_and_lifts_the_block_it_caused()
+    {
+        var throttle = Throttle();
+        await FailAsync(throttle, _username, null, 6);
+        (await throttle.BlockedForAsync(_username, null, CancellationToken.None)).ShouldBe(TimeSpan.FromSeconds(2));
+
+        await throttle.ReleaseAsync(_username, null, CancellationToken.None);
 
         (await throttle.BlockedForAsync(_username, null, CancellationToken.None)).ShouldBeNull();
-        (await throttle.BlockedForAsync(_username, _address, CancellationToken.None)).ShouldBe(TimeSpan.FromSeconds(2));
-        (await throttle.BlockedForAsync($"{_username}-other", _address, CancellationToken.None)).ShouldBe(TimeSpan.FromSeconds(2));
+        (await database.ScalarAsync<int>("SELECT failures FROM login_throttle WHERE key = $1", $"account:{_username}")).ShouldBe(5);
+        await FailAsync(throttle, _username, null, 1);
+        (await throttle.BlockedForAsync(_username, null, CancellationToken.None)).ShouldBe(TimeSpan.FromSeconds(2));
     }
 
     [Fact]
@@ -112,7 +161,7 @@ public sealed class LoginThrottleTests(CredentialsDatabase database) : IClassFix
 
         string[] spellings = [_username.ToUpperInvariant(), $" {_username} ", $"{char.ToUpperInvariant(_username[0])}{_username[1..]}", $"{_username}\t", $"\n{_username.ToUpperInvariant()}", _username];
         foreach (var spelling in spellings)
-            await throttle.RecordFailureAsync(spelling, null, CancellationToken.None);
+            (await throttle.ReserveAttemptAsync(spelling, null, CancellationToken.None)).ShouldBeNull();
 
         (await throttle.BlockedForAsync(_username.ToUpperInvariant(), null, CancellationToken.None)).ShouldBe(TimeSpan.FromSeconds(2));
         (await CountRowsAsync($"account:{_username}")).ShouldBe(1);
@@ -133,10 +182,22 @@ public sealed class LoginThrottleTests(CredentialsDatabase database) : IClassFix
         (await CountRowsAsync($"account:{_username}-recent")).ShouldBe(1);
     }
 
+    /// <summary>Attempts that the throttle lets through and that then fail, as a wrong password does.</summary>
     static async Task FailAsync(LoginThrottle throttle, string username, string? address, int times)
     {
         for (var i = 0; i < times; i++)
-            await throttle.RecordFailureAsync(username, address, CancellationToken.None);
+            (await throttle.ReserveAttemptAsync(username, address, CancellationToken.None)).ShouldBeNull();
+    }
+
+    /// <summary>Failures by a patient attacker, who waits out each block before guessing again.</summary>
+    async Task FailWaitingOutEachBlockAsync(LoginThrottle throttle, string username, string? address, int times)
+    {
+        for (var i = 0; i < times; i++)
+        {
+            if (await throttle.BlockedForAsync(username, address, CancellationToken.None) is { } wait)
+                _clock.Advance(wait);
+            (await throttle.ReserveAttemptAsync(username, address, CancellationToken.None)).ShouldBeNull();
+        }
     }
 
     async Task<long> CountRowsAsync(string key) =>

@@ -140,6 +140,54 @@ public sealed class EventStoreTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task An_append_to_several_streams_stores_every_part_with_its_projections_in_one_transaction()
+    {
+        var (fresh, existing) = (NewStream(), NewStream());
+        await _db.Store.AppendAsync(existing, "Counter", 0, [new CounterIncremented(existing, 1)], default);
+
+        await _db.Store.AppendAsync(
+            [new StreamAppend(fresh, "Counter", 0, [new CounterIncremented(fresh, 2), new CounterIncremented(fresh, 3)]),
+             new StreamAppend(existing, "Counter", 1, [new CounterIncremented(existing, 4)])], default);
+
+        (await _db.Store.LoadAsync<Counter>(fresh, default)).Version.ShouldBe(2);
+        (await _db.Store.LoadAsync<Counter>(existing, default)).Version.ShouldBe(2);
+        (await _db.CounterTotalAsync(fresh)).ShouldBe(5);
+        (await _db.CounterTotalAsync(existing)).ShouldBe(5);
+        (await _db.ScalarAsync<long>("SELECT count(DISTINCT tx) FROM events WHERE stream_id IN ($1, $2) AND version > $3", fresh, existing, 0L))
+            .ShouldBe(2);
+        (await _db.ScalarAsync<long>("SELECT count(DISTINCT tx) FROM events WHERE stream_id = $1 OR (stream_id = $2 AND version = 2)", fresh, existing))
+            .ShouldBe(1);
+    }
+
+    [Fact]
+    public async Task An_append_to_several_streams_in_which_one_stream_lost_a_race_stores_nothing_and_names_that_stream()
+    {
+        var (fresh, existing) = (NewStream(), NewStream());
+        await _db.Store.AppendAsync(existing, "Counter", 0, [new CounterIncremented(existing, 1)], default);
+        await _db.Store.AppendAsync(existing, "Counter", 1, [new CounterIncremented(existing, 1)], default);
+
+        var conflict = await Should.ThrowAsync<ConcurrencyException>(() => _db.Store.AppendAsync(
+            [new StreamAppend(fresh, "Counter", 0, [new CounterIncremented(fresh, 2)]),
+             new StreamAppend(existing, "Counter", 1, [new CounterIncremented(existing, 100)])], default));
+
+        conflict.StreamId.ShouldBe(existing);
+        (await _db.ScalarAsync<long>("SELECT count(*) FROM streams WHERE stream_id = $1", fresh)).ShouldBe(0);
+        (await _db.CounterTotalAsync(fresh)).ShouldBeNull();
+        (await _db.CounterTotalAsync(existing)).ShouldBe(2);
+        (await _db.Store.LoadAsync<Counter>(existing, default)).Version.ShouldBe(2);
+    }
+
+    [Fact]
+    public async Task An_append_naming_one_stream_twice_is_refused_before_reaching_the_database()
+    {
+        var stream = NewStream();
+        await Should.ThrowAsync<ArgumentException>(() => _db.Store.AppendAsync(
+            [new StreamAppend(stream, "Counter", 0, [new CounterIncremented(stream, 1)]), new StreamAppend(stream, "Counter", 1, [new CounterIncremented(stream, 1)])],
+            default));
+        (await _db.ScalarAsync<long>("SELECT count(*) FROM streams WHERE stream_id = $1", stream)).ShouldBe(0);
+    }
+
+    [Fact]
     public async Task An_append_with_no_events_is_refused_before_reaching_the_database()
     {
         await Should.ThrowAsync<ArgumentException>(() => _db.Store.AppendAsync(NewStream(), "Counter", 0, Array.Empty<IDomainEvent>(), default));

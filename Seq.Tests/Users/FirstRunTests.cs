@@ -4,7 +4,10 @@ using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Logging.Abstractions;
 using Seq.Api.Hosting;
+using Seq.Infrastructure.EventSourcing;
 using Seq.Infrastructure.Security;
 using Seq.Tests.Support;
 using Serilog;
@@ -91,6 +94,106 @@ public sealed partial class FirstRunTests
             log.Text.ShouldContain("Authentication is disabled");
             await app.StopAsync();
         }
+    }
+
+    [Fact]
+    public async Task A_first_start_that_fails_storing_its_configuration_stores_no_administrator_and_the_next_start_shows_a_working_password()
+    {
+        var connectionString = await TestPostgres.CreateDatabaseAsync("firstrun");
+        await using (var dataSource = Seq.Infrastructure.DependencyInjection.CreateDataSource(connectionString))
+        {
+            await new SchemaMigrator(dataSource, NullLogger<SchemaMigrator>.Instance).MigrateAsync(CancellationToken.None);
+            await ExecuteAsync(dataSource, """
+                CREATE FUNCTION fail_first_run() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN RAISE EXCEPTION 'injected fault in the append of the first-run configuration'; END $$;
+                CREATE TRIGGER fail_first_run BEFORE INSERT ON streams FOR EACH ROW
+                WHEN (NEW.stream_id = 'instance-authentication') EXECUTE FUNCTION fail_first_run();
+                """);
+        }
+        var key = SecretKey.Generate();
+
+        var failedConsole = new StringWriter();
+        var failure = await Should.ThrowAsync<Npgsql.PostgresException>(() => StartNodeAsync(connectionString, key, failedConsole));
+        failure.MessageText.ShouldContain("injected fault");
+        await using (var dataSource = Seq.Infrastructure.DependencyInjection.CreateDataSource(connectionString))
+        {
+            (await ScalarAsync<long>(dataSource, "SELECT count(*) FROM streams")).ShouldBe(0);
+            (await ScalarAsync<long>(dataSource, "SELECT count(*) FROM events")).ShouldBe(0);
+            (await ScalarAsync<long>(dataSource, "SELECT count(*) FROM users")).ShouldBe(0);
+            await ExecuteAsync(dataSource, "DROP TRIGGER fail_first_run ON streams");
+        }
+        failedConsole.ToString().ShouldContain("did not complete");
+        var voidPassword = PrintedPassword().Match(failedConsole.ToString()).Groups[1].Value;
+
+        var console = new StringWriter();
+        await using var app = await StartNodeAsync(connectionString, key, console);
+        var match = PrintedPassword().Match(console.ToString());
+        match.Success.ShouldBeTrue(console.ToString());
+        console.ToString().ShouldContain("First start complete");
+        var password = match.Groups[1].Value;
+        password.ShouldNotBe(voidPassword);
+
+        using var client = new HttpClient { BaseAddress = AddressOf(app) };
+        using (var stale = await client.PostAsJsonAsync("/api/users/login", new { Username = "admin", Password = voidPassword }))
+            stale.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+        using var changed = await client.PostAsJsonAsync("/api/users/login", new { Username = "admin", Password = password, NewPassword = "a-chosen-password" });
+        changed.StatusCode.ShouldBe(HttpStatusCode.OK);
+    }
+
+    [Fact]
+    public async Task Nodes_starting_together_on_a_new_database_store_one_administrator_and_exactly_one_confirms_the_password_it_showed()
+    {
+        var connectionString = await TestPostgres.CreateDatabaseAsync("firstrun");
+        var key = SecretKey.Generate();
+        var consoles = Enumerable.Range(0, 3).Select(_ => new StringWriter()).ToArray();
+
+        var apps = await Task.WhenAll(consoles.Select(console => Task.Run(() => StartNodeAsync(connectionString, key, console))));
+        try
+        {
+            var confirmed = consoles.Where(c => c.ToString().Contains("First start complete")).ShouldHaveSingleItem().ToString();
+            var password = PrintedPassword().Match(confirmed).Groups[1].Value;
+            foreach (var other in consoles.Select(c => c.ToString()).Where(c => c != confirmed))
+                (other.Length == 0 || other.Contains("NOT stored")).ShouldBeTrue(other);
+
+            using var client = new HttpClient { BaseAddress = AddressOf(apps[0]) };
+            using var changed = await client.PostAsJsonAsync("/api/users/login", new { Username = "admin", Password = password, NewPassword = "a-chosen-password" });
+            changed.StatusCode.ShouldBe(HttpStatusCode.OK);
+        }
+        finally
+        {
+            foreach (var app in apps)
+                await app.DisposeAsync();
+        }
+    }
+
+    static async Task<WebApplication> StartNodeAsync(string connectionString, SecretKey key, StringWriter console)
+    {
+        var options = new ServerOptions(connectionString, ["http://127.0.0.1:0"], key) { FirstRun = new FirstRunOptions(), Console = console };
+        var app = SeqServer.Build(options, new LoggerConfiguration().WriteTo.Sink(new CapturedLog()).CreateLogger());
+        try
+        {
+            await SeqServer.StartAsync(app, CancellationToken.None);
+            return app;
+        }
+        catch
+        {
+            await app.DisposeAsync();
+            throw;
+        }
+    }
+
+    static Uri AddressOf(WebApplication app) => new(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
+
+    static async Task ExecuteAsync(Npgsql.NpgsqlDataSource dataSource, string sql)
+    {
+        await using var command = dataSource.CreateCommand(sql);
+        await command.ExecuteNonQueryAsync();
+    }
+
+    static async Task<T> ScalarAsync<T>(Npgsql.NpgsqlDataSource dataSource, string sql)
+    {
+        await using var command = dataSource.CreateCommand(sql);
+        return (T)(await command.ExecuteScalarAsync())!;
     }
 
     [Fact]
