@@ -298,7 +298,7 @@ public sealed class ApiKeyCommandTests(ApiKeyServerFixture fixture) : IClassFixt
         {
             (await Should.ThrowAsync<AccessDeniedException>(() => SendAsync(orgAdmin, new UpdateApiKeyCommand(key.Id, "Disarmed", [Permission.Read], null))))
                 .Message.ShouldContain("System");
-            (await Should.ThrowAsync<AccessDeniedException>(() => SendAsync(orgAdmin, new UpdateApiKeyCommand(key.Id, "Retitled only", key.AssignedPermissions, null))))
+            (await Should.ThrowAsync<AccessDeniedException>(() => SendAsync(orgAdmin, new UpdateApiKeyCommand(key.Id, "Retitled only", [.. key.AssignedPermissions], null))))
                 .Message.ShouldContain("System");
             (await Should.ThrowAsync<AccessDeniedException>(() => SendAsync(orgAdmin, new DeleteApiKeyCommand(key.Id))))
                 .Message.ShouldContain("System");
