@@ -72,7 +72,10 @@ sealed class RequestAuthentication(RequestDelegate next, ISecurityDirectory dire
     {
         var apiKey = ApiKeyOf(context, endpoint);
         if (apiKey is not null)
+        {
+            await RefreshIfStaleAsync(context);
             return directory.AuthenticateApiKey(apiKey) ?? throw new AuthenticationRequiredException("The API key is not valid.");
+        }
 
         if (endpoint.Metadata.GetMetadata<IgnoresSession>() is null
             && context.Request.Cookies.TryGetValue(SessionCookie, out var token) && !string.IsNullOrEmpty(token))
@@ -100,6 +103,8 @@ sealed class RequestAuthentication(RequestDelegate next, ISecurityDirectory dire
     async Task<Principal?> SessionPrincipalAsync(HttpContext context, string token)
     {
         var session = await sessions.FindAsync(token, context.RequestAborted);
+        if (session is not null)
+            await RefreshIfStaleAsync(context);
         if (session is null || directory.FindUser(session.UserId) is not { } user || user.PasswordVersion != session.PasswordVersion)
             return null;
 
@@ -110,6 +115,10 @@ sealed class RequestAuthentication(RequestDelegate next, ISecurityDirectory dire
         context.Items[SessionTokenItem] = token;
         return new Principal(PrincipalType.User, user.Username, user.Id, null, user.Permissions);
     }
+
+    /// <summary>A directory whose last reload failed may still hold a revoked key or a deleted user; it is not trusted until reloaded.</summary>
+    Task RefreshIfStaleAsync(HttpContext context) =>
+        directory.IsStale ? directory.RefreshAsync(context.RequestAborted) : Task.CompletedTask;
 
     static bool CsrfTokenMatches(string presented, string expected) =>
         presented.Length == expected.Length
