@@ -62,6 +62,18 @@ public sealed class SessionsStartingAfterTheClientLeft(PostgresSessions inner, I
     public Task RestampAsync(string token, int passwordVersion, CancellationToken cancellationToken) => inner.RestampAsync(token, passwordVersion, cancellationToken);
 }
 
+/// <summary>Cancels a setting change once its handler has committed it, when its value asks for that.</summary>
+public sealed class CancelAfterCommitBehaviour<TRequest, TResponse> : MediatR.IPipelineBehavior<TRequest, TResponse>
+{
+    public async Task<TResponse> Handle(TRequest request, CancellationToken cancellationToken, MediatR.RequestHandlerDelegate<TResponse> next)
+    {
+        var response = await next();
+        if (request is Seq.Application.Settings.ChangeSettingCommand { Value: "cancelled after commit" })
+            throw new OperationCanceledException("The probe cancelled the operation after its change committed.");
+        return response;
+    }
+}
+
 /// <summary>An append observer that always breaks, after the append it is told of has committed.</summary>
 public sealed class BrokenAppendObserver : IAppendObserver
 {
@@ -158,13 +170,32 @@ public sealed class AuditOutcomeTests : IAsyncLifetime
         await leaving.CancelAsync();
         await Should.ThrowAsync<TaskCanceledException>(sending);
 
-        var events = await server.AuditEventsAsync(all => all.Any(e => Text(e, "Operation") == "LocalLogin" && Text(e, "Username") == "leaving-user"
-            && Text(e, "Event") != "Begin"));
-        var begin = events.Single(e => Text(e, "Operation") == "LocalLogin" && Text(e, "Event") == "Begin" && Text(e, "Username") == "leaving-user");
-        EventsOf(events, Text(begin, "OperationId")).ShouldBe(["Begin", "Complete"]);
+        static JsonElement? BeginOf(List<JsonElement> all) =>
+            all.SingleOrDefault(e => Text(e, "Operation") == "LocalLogin" && Text(e, "Event") == "Begin" && Text(e, "Username") == "leaving-user") is { ValueKind: JsonValueKind.Object } b ? b : null;
+        var events = await server.AuditEventsAsync(all => BeginOf(all) is { } b && EventsOf(all, Text(b, "OperationId")).Count >= 2);
+        EventsOf(events, Text(BeginOf(events)!.Value, "OperationId")).ShouldBe(["Begin", "Complete"]);
 
         sessions.Armed = false;
         await server.LoginAsync("leaving-user", "leaving-password-2");
+    }
+
+    [Fact]
+    public async Task A_refusal_that_arrives_after_the_change_committed_is_audited_as_a_fail_that_says_so_never_as_abandon()
+    {
+        await using var server = await TestServer.StartAsync(o => o with
+        {
+            Audit = new AuditOptions(NewAuditDirectory(), null, null),
+            ConfigureServices = services => services.AddTransient(typeof(MediatR.IPipelineBehavior<,>), typeof(CancelAfterCommitBehaviour<,>)),
+        });
+
+        (await server.Client.PutAsJsonAsync(SettingPath, new { Value = "cancelled after commit" })).IsSuccessStatusCode.ShouldBeFalse();
+
+        (await server.GetJsonAsync(SettingPath)).GetProperty("Value").GetString().ShouldBe("cancelled after commit");
+        var events = await server.AuditEventsAsync(all => all.Any(e => Text(e, "Operation") == "Update" && Text(e, "Event") is "Fail" or "Abandon"));
+        var closing = events.Single(e => Text(e, "Operation") == "Update" && Text(e, "Event") is "Fail" or "Abandon");
+        Text(closing, "Event").ShouldBe("Fail");
+        Text(closing, "Effect").ShouldBe("Committed");
+        Text(closing, "@m")!.ShouldContain("after its change was committed");
     }
 
     [Fact]
