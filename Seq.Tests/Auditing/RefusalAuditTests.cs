@@ -65,6 +65,14 @@ public sealed class RefusalAuditTests(ITestOutputHelper output)
             var anonymous = server.CreateClient();
             for (var i = 0; i < 200; i++)
                 await RefusedAsync(anonymous, forwardedFor: forwarded);
+
+            // The bound holds for every audit event, not only refusals.
+            using var change = new HttpRequestMessage(HttpMethod.Put, "/api/settings/setting-InstanceTitle")
+            {
+                Content = new StringContent("""{"Value":"forwarded a lot"}""", Encoding.UTF8, "application/json"),
+            };
+            change.Headers.TryAddWithoutValidation("X-Forwarded-For", string.Join(", ", Enumerable.Repeat("2001:db8:1234:5678:9abc:def0:1234:5678", 20)));
+            (await server.Client.SendAsync(change)).StatusCode.ShouldBe(HttpStatusCode.OK);
         }
         finally
         {
@@ -73,6 +81,11 @@ public sealed class RefusalAuditTests(ITestOutputHelper output)
         }
         var written = AuditBytes(directory) - before;
         var events = server.AuditEvents();
+
+        var begin = events.Single(e => Text(e, "Event") == "Begin" && Text(e, "Value") == "forwarded a lot");
+        var beginForwarded = begin.GetProperty("XForwardedFor").EnumerateArray().Select(v => v.GetString()!).ToList();
+        beginForwarded.Single().ShouldEndWith("…[truncated; 798 characters]");
+        written -= events.Where(e => Text(e, "Operation") == "Update").Sum(e => (long)e.GetRawText().Length + 1);
 
         output.WriteLine($"200 refusals with a {forwarded.Length}-character X-Forwarded-For wrote {written} bytes of audit");
         written.ShouldBeLessThan(4 * 1024);
