@@ -12,7 +12,8 @@ namespace Seq.Api.Hosting;
 /// Establishes who is calling (API key, session cookie, or nobody), enforces the CSRF token on cookie-authenticated
 /// state changes, and checks the permission the endpoint declares, before any endpoint code runs.
 /// </summary>
-sealed class RequestAuthentication(RequestDelegate next, ISecurityDirectory directory, ISessions sessions, InstanceAuthenticationState authentication)
+sealed class RequestAuthentication(
+    RequestDelegate next, ISecurityDirectory directory, ISessions sessions, InstanceAuthenticationState authentication, RefusalAudit refusals)
 {
     public const string ApiKeyHeader = "X-Seq-ApiKey";
     public const string CsrfHeader = "X-Seq-CsrfToken";
@@ -20,15 +21,20 @@ sealed class RequestAuthentication(RequestDelegate next, ISecurityDirectory dire
     const string SessionTokenItem = "Seq.SessionToken";
     public const string ForwardedForItem = "Seq.XForwardedFor";
 
+    // What one request can put into every audit event of its operation, whatever the client sends.
+    public const int MaximumRecordedForwardedValues = 8;
+    public const int MaximumRecordedValueLength = 256;
+    public const int MaximumRecordedPathLength = 1024;
+
     public async Task InvokeAsync(HttpContext context)
     {
         var operation = context.RequestServices.GetRequiredService<OperationContext>();
         operation.CorrelationId = context.TraceIdentifier;
         operation.Http = new HttpRequestInfo(
             context.Request.Method,
-            context.Request.Path.Value ?? "/",
+            Bounded(context.Request.Path.Value ?? "/", MaximumRecordedPathLength),
             context.Connection.RemoteIpAddress?.ToString(),
-            ForwardedFor(context));
+            ForwardedFor(context) is { } forwarded ? Bounded(forwarded) : null);
 
         var endpoint = context.GetEndpoint();
         var demand = endpoint?.Metadata.GetMetadata<DemandsPermission>();
@@ -46,15 +52,11 @@ sealed class RequestAuthentication(RequestDelegate next, ISecurityDirectory dire
         }
         catch (Exception e) when (e is AuthenticationRequiredException or AccessDeniedException)
         {
-            var audit = context.RequestServices.GetRequiredService<IAuditLog>();
-            if (audit.IsEnabled)
-            {
-                var status = e is AuthenticationRequiredException ? StatusCodes.Status401Unauthorized : StatusCodes.Status403Forbidden;
-                var refused = AuditCatalogue.AccessRefused;
-                await audit.WriteAsync(new AuditEntry(refused.Category, refused.Operation, AuditEventKind.Advise, Guid.NewGuid(),
-                    "Refused {HttpRequestMethod} {HttpRequestPath} with {StatusCode}: {Reason}",
-                    [new("DemandedPermission", demand.Permission.ToString()), new("StatusCode", status), new("Reason", e.Message)]), CancellationToken.None);
-            }
+            var status = e is AuthenticationRequiredException ? StatusCodes.Status401Unauthorized : StatusCodes.Status403Forbidden;
+            var refused = AuditCatalogue.AccessRefused;
+            refusals.Record(new AuditEntry(refused.Category, refused.Operation, AuditEventKind.Advise, Guid.NewGuid(),
+                "Refused {HttpRequestMethod} {HttpRequestPath} with {StatusCode}: {Reason}",
+                [new("DemandedPermission", demand.Permission.ToString()), new("StatusCode", status), new("Reason", e.Message)]), operation.Principal, operation.Http);
             throw;
         }
         await next(context);
@@ -68,11 +70,34 @@ sealed class RequestAuthentication(RequestDelegate next, ISecurityDirectory dire
         return context.Request.Headers.TryGetValue("X-Forwarded-For", out var forwarded) ? [.. forwarded.Select(v => v ?? "")] : null;
     }
 
+    /// <summary>At most a few values of bounded length; what was cut is marked, with its original size.</summary>
+    static IReadOnlyList<string> Bounded(IReadOnlyList<string> values)
+    {
+        if (values.Count <= MaximumRecordedForwardedValues && values.All(v => v.Length <= MaximumRecordedValueLength))
+            return values;
+        List<string> kept = [.. values.Take(MaximumRecordedForwardedValues).Select(v => Bounded(v, MaximumRecordedValueLength))];
+        if (values.Count > MaximumRecordedForwardedValues)
+            kept.Add($"…[{values.Count - MaximumRecordedForwardedValues} more values not recorded; {values.Sum(v => (long)v.Length)} characters in all]");
+        return kept;
+    }
+
+    static string Bounded(string value, int maximum)
+    {
+        if (value.Length <= maximum)
+            return value;
+        // Never half a surrogate pair: the audit line must stay valid UTF-8.
+        var cut = char.IsHighSurrogate(value[maximum - 1]) ? maximum - 1 : maximum;
+        return $"{value[..cut]}…[truncated; {value.Length} characters]";
+    }
+
     async Task<Principal> AuthenticateAsync(HttpContext context, Endpoint endpoint)
     {
         var apiKey = ApiKeyOf(context, endpoint);
         if (apiKey is not null)
+        {
+            await RefreshIfStaleAsync(context);
             return directory.AuthenticateApiKey(apiKey) ?? throw new AuthenticationRequiredException("The API key is not valid.");
+        }
 
         if (endpoint.Metadata.GetMetadata<IgnoresSession>() is null
             && context.Request.Cookies.TryGetValue(SessionCookie, out var token) && !string.IsNullOrEmpty(token))
@@ -100,6 +125,8 @@ sealed class RequestAuthentication(RequestDelegate next, ISecurityDirectory dire
     async Task<Principal?> SessionPrincipalAsync(HttpContext context, string token)
     {
         var session = await sessions.FindAsync(token, context.RequestAborted);
+        if (session is not null)
+            await RefreshIfStaleAsync(context);
         if (session is null || directory.FindUser(session.UserId) is not { } user || user.PasswordVersion != session.PasswordVersion)
             return null;
 
@@ -110,6 +137,10 @@ sealed class RequestAuthentication(RequestDelegate next, ISecurityDirectory dire
         context.Items[SessionTokenItem] = token;
         return new Principal(PrincipalType.User, user.Username, user.Id, null, user.Permissions);
     }
+
+    /// <summary>A directory whose last reload failed may still hold a revoked key or a deleted user; it is not trusted until reloaded.</summary>
+    Task RefreshIfStaleAsync(HttpContext context) =>
+        directory.IsStale ? directory.RefreshAsync(context.RequestAborted) : Task.CompletedTask;
 
     static bool CsrfTokenMatches(string presented, string expected) =>
         presented.Length == expected.Length

@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Http.Json;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Seq.Api.Endpoints;
 using Seq.Application;
 using Seq.Application.EventSourcing;
@@ -164,6 +165,8 @@ public static class SeqServer
             return new AuditLog(target, session, provider.GetRequiredService<SecretKey>(), clock);
         });
         services.AddScoped<IAuditLog, OperationAuditLog>();
+        services.TryAddSingleton(RefusalAuditOptions.Default);
+        services.AddSingleton<RefusalAudit>();
     }
 
     /// <summary>

@@ -30,9 +30,10 @@ sealed class AuditBehaviour<TRequest, TResponse>(IAuditLog audit, OperationConte
         {
             await audit.WriteAsync(Operation.Opening(operationId, properties), cancellationToken);
         }
-        catch (AuditUnavailableException e)
+        catch (Exception e) when (e is AuditUnavailableException or OperationCanceledException)
         {
-            // Keeps the record whole for when the target recovers: the opening event is followed by its abandonment.
+            // The opening event is already in the queue whether or not it became durable (or the client waited for
+            // it), so its abandonment follows it: nothing ran. It keeps the record whole for when the target recovers.
             await audit.WriteAsync(Operation.Abandoning(operationId, e), CancellationToken.None);
             throw;
         }
@@ -44,7 +45,7 @@ sealed class AuditBehaviour<TRequest, TResponse>(IAuditLog audit, OperationConte
         }
         catch (Exception e) when (Operation.Single is false)
         {
-            await audit.WriteAsync(IsRejection(e) ? Operation.Abandoning(operationId, e) : Operation.Failing(operationId, e), CancellationToken.None);
+            await audit.WriteAsync(Closing(operationId, e), CancellationToken.None);
             throw;
         }
 
@@ -52,6 +53,16 @@ sealed class AuditBehaviour<TRequest, TResponse>(IAuditLog audit, OperationConte
             await audit.WriteAsync(Operation.Completing(operationId, properties, response as IAuditedResult), CancellationToken.None);
         return response;
     }
+
+    /// <summary>
+    /// An Abandon says that nothing changed, so it is written only when no append of the operation may have
+    /// committed; after that, whatever the exception (a cancellation included), it is a Fail that says so.
+    /// </summary>
+    AuditEntry Closing(Guid operationId, Exception e) => operation.Effect switch
+    {
+        OperationEffect.None => IsRejection(e) ? Operation!.Abandoning(operationId, e) : Operation!.Failing(operationId, e),
+        var effect => Operation!.FailingAfter(operationId, e, effect),
+    };
 
     /// <summary>The request was refused (by validation, authorization, a rule of the domain or a bad password), rather than broken.</summary>
     public static bool IsRejection(Exception e) => e is ValidationException or DomainException or AccessDeniedException
@@ -76,6 +87,8 @@ public sealed class AuditedOperation
         CompleteTemplate = audited.CompleteTemplate ?? $"{Category} {Name} completed";
         AbandonTemplate = audited.AbandonTemplate ?? $"{Category} {Name} was rejected";
         FailTemplate = $"{Category} {Name} failed";
+        FailAfterCommitTemplate = $"{Category} {Name} failed after its change was committed";
+        FailUncertainTemplate = $"{Category} {Name} failed and its change may have been committed";
         _properties =
         [
             .. requestType.GetProperties()
@@ -95,6 +108,8 @@ public sealed class AuditedOperation
     public string CompleteTemplate { get; }
     public string AbandonTemplate { get; }
     public string FailTemplate { get; }
+    public string FailAfterCommitTemplate { get; }
+    public string FailUncertainTemplate { get; }
     public IEnumerable<string> PropertyNames => _properties.Select(p => p.Name);
 
     public static AuditedOperation? Of(Type requestType) =>
@@ -120,4 +135,13 @@ public sealed class AuditedOperation
 
     public AuditEntry Failing(Guid operationId, Exception failure) =>
         new(Category, Name, AuditEventKind.Fail, operationId, FailTemplate, [], failure.ToString());
+
+    /// <summary>A failure once the operation's change had committed (or may have): the change stands, and the event says so.</summary>
+    public AuditEntry FailingAfter(Guid operationId, Exception failure, OperationEffect effect) =>
+        new(Category, Name, AuditEventKind.Fail, operationId,
+            effect == OperationEffect.Committed ? FailAfterCommitTemplate : FailUncertainTemplate,
+            [new(EffectProperty, effect.ToString())], failure.ToString());
+
+    /// <summary>On a Fail after the operation's change committed (<c>Committed</c>) or may have (<c>Uncertain</c>).</summary>
+    public const string EffectProperty = "Effect";
 }

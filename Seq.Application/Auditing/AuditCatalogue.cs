@@ -13,6 +13,13 @@ public static class AuditCatalogue
     public static readonly AuditCatalogueEntry AccessRefused = new("Http", "Refuse", [AuditEventKind.Advise], "RequestAuthentication",
         ["DemandedPermission", "StatusCode", "Reason"]);
 
+    /// <summary>
+    /// Refusals from one client address that were counted rather than recorded one by one (ADR 0011); an address of
+    /// null stands for the addresses beyond those tracked one by one.
+    /// </summary>
+    public static readonly AuditCatalogueEntry AccessRefusalsSummarized = new("Http", "RefuseSummary", [AuditEventKind.Advise], "RefusalAudit",
+        ["RemoteIPAddress", "RefusalCount", "WindowSeconds"]);
+
     public static IReadOnlyList<AuditCatalogueEntry> All { get; } =
     [
         .. typeof(AuditCatalogue).Assembly.GetTypes()
@@ -22,5 +29,6 @@ public static class AuditCatalogue
                 o.Single ? [AuditEventKind.Record] : [AuditEventKind.Begin, AuditEventKind.Complete, AuditEventKind.Abandon, AuditEventKind.Fail],
                 o.RequestType.Name, [.. o.PropertyNames])),
         AccessRefused,
+        AccessRefusalsSummarized,
     ];
 }

@@ -83,6 +83,9 @@ public interface ISecurityDirectory
 
     /// <summary>Returns once every change committed before the call is visible.</summary>
     Task RefreshAsync(CancellationToken cancellationToken);
+
+    /// <summary>The last reload failed, so a committed change may be missing: reload before trusting an answer.</summary>
+    bool IsStale { get; }
 }
 
 /// <summary>A freshly generated API key token and what is stored of it.</summary>

@@ -86,7 +86,9 @@ sealed class LoginHandler(
             }
         }
 
-        var session = await sessions.StartAsync(user.Id, user.PasswordVersion, cancellationToken);
+        // The credentials were proven and a password change may have committed: the login runs to its end whatever
+        // the client does now, so that its audit record says what happened.
+        var session = await sessions.StartAsync(user.Id, user.PasswordVersion, CancellationToken.None);
         // From here the operation is the user's: its Complete audit event names them as the principal.
         operation.Principal = new Principal(PrincipalType.User, user.Username, user.Id, null, User.PermissionsOf(user.RoleIds));
         return new LoginResult(UserView.Of(user), session);

@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
 using NpgsqlTypes;
 using Seq.Application.EventSourcing;
@@ -11,11 +13,13 @@ public sealed class PostgresEventStore(
     IEnumerable<IInlineProjection> projections,
     OperationContext operation,
     TimeProvider clock,
-    IEnumerable<IAppendObserver> observers) : IEventStore
+    IEnumerable<IAppendObserver> observers,
+    ILogger<PostgresEventStore>? logger = null) : IEventStore
 {
     const string ConcurrencySqlState = "SQ409";
     readonly IInlineProjection[] _projections = [.. projections];
     readonly IAppendObserver[] _observers = [.. observers];
+    readonly ILogger _logger = logger ?? NullLogger<PostgresEventStore>.Instance;
 
     public async Task<Loaded<T>> LoadAsync<T>(string streamId, CancellationToken cancellationToken) where T : IEventSourced, new()
     {
@@ -39,8 +43,19 @@ public sealed class PostgresEventStore(
         await using (var connection = await dataSource.OpenConnectionAsync(cancellationToken))
             version = await AppendAsync(connection, null, streamId, streamType, expectedVersion, events, cancellationToken);
 
+        // The change has committed: nothing after this point may turn it into an error for the caller, or the
+        // caller would be told it failed (and, for a new API key, lose the token) when it succeeded.
         foreach (var observer in _observers)
-            await observer.AfterCommitAsync(events, CancellationToken.None);
+        {
+            try
+            {
+                await observer.AfterCommitAsync(events, CancellationToken.None);
+            }
+            catch (Exception e)
+            {
+                _logger.LogError(e, "{AppendObserver} failed after an append to {StreamId} had committed; the change stands", observer.GetType().Name, streamId);
+            }
+        }
         return version;
     }
 
@@ -112,20 +127,32 @@ public sealed class PostgresEventStore(
             throw new ArgumentException("An append needs at least one event.", nameof(events));
 
         await using var batch = BuildAppend(connection, transaction, streamId, streamType, expectedVersion, events);
+
+        // Without the caller's transaction the batch commits on its own, and once it is sent it may commit: from
+        // then on the request's cancellation is not listened to, so that the outcome is always known.
+        var commitsHere = transaction is null;
+        if (commitsHere)
+            cancellationToken.ThrowIfCancellationRequested();
+        var before = commitsHere ? operation.AppendSending() : operation.Effect;
         try
         {
-            await batch.ExecuteNonQueryAsync(cancellationToken);
+            await batch.ExecuteNonQueryAsync(commitsHere ? CancellationToken.None : cancellationToken);
         }
-        catch (PostgresException e) when (IsConcurrencyConflict(e))
+        catch (PostgresException e) when (e.InvariantSeverity == "ERROR")
         {
-            throw new ConcurrencyException(streamId, expectedVersion);
+            // The server refused the batch, and a refused batch rolls back whole. (A FATAL one ends the connection
+            // and may come after the commit, so it leaves the outcome unknown.)
+            if (commitsHere)
+                operation.AppendRolledBack(before);
+            if (IsConcurrencyConflict(e))
+                throw new ConcurrencyException(streamId, expectedVersion);
+            // Any other unique constraint belongs to an inline projection guarding a rule such as unique names.
+            if (e.SqlState == PostgresErrorCodes.UniqueViolation)
+                throw new UniquenessConflictException();
+            throw;
         }
-        catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UniqueViolation)
-        {
-            // Any other unique constraint belongs to an inline projection guarding a rule such as unique names;
-            // the batch is one transaction, so the events were rolled back with it.
-            throw new UniquenessConflictException();
-        }
+        if (commitsHere)
+            operation.AppendCommitted();
         return expectedVersion + events.Count;
     }
 

@@ -13,7 +13,8 @@ namespace Seq.Infrastructure.Security;
 /// <summary>
 /// Users and API keys in memory, as an immutable snapshot swapped whole. It is reloaded after every local append of
 /// a user or key event (before the request that made it is answered), whenever another node's append notifies
-/// channel <c>seq_security_changed</c>, and every minute regardless.
+/// channel <c>seq_security_changed</c>, and every minute regardless. A reload that fails marks it stale, and the
+/// next request that authenticates against it reloads first.
 /// </summary>
 public sealed class SecurityDirectory(NpgsqlDataSource dataSource, ApiKeyTokens tokens) : ISecurityDirectory, IAppendObserver
 {
@@ -29,8 +30,11 @@ public sealed class SecurityDirectory(NpgsqlDataSource dataSource, ApiKeyTokens 
 
     readonly SemaphoreSlim _refreshing = new(1, 1);
     volatile Snapshot _snapshot = Snapshot.Empty;
+    volatile bool _stale;
     long _requested;
     long _completed;
+
+    public bool IsStale => _stale;
 
     public int UserCount => _snapshot.Users.Count;
 
@@ -60,7 +64,18 @@ public sealed class SecurityDirectory(NpgsqlDataSource dataSource, ApiKeyTokens 
             if (Interlocked.Read(ref _completed) >= request)
                 return;
             var covers = Interlocked.Read(ref _requested);
-            _snapshot = await LoadAsync(cancellationToken);
+            try
+            {
+                _snapshot = await LoadAsync(cancellationToken);
+            }
+            catch
+            {
+                // A change may have committed that this snapshot does not show (a revoked key, a deleted user): the
+                // next request that authenticates against it reloads first.
+                _stale = true;
+                throw;
+            }
+            _stale = false;
             Interlocked.Exchange(ref _completed, covers);
         }
         finally
