@@ -43,19 +43,7 @@ public sealed class PostgresEventStore(
         await using (var connection = await dataSource.OpenConnectionAsync(cancellationToken))
             version = await AppendAsync(connection, null, streamId, streamType, expectedVersion, events, cancellationToken);
 
-        // The change has committed: nothing after this point may turn it into an error for the caller, or the
-        // caller would be told it failed (and, for a new API key, lose the token) when it succeeded.
-        foreach (var observer in _observers)
-        {
-            try
-            {
-                await observer.AfterCommitAsync(events, CancellationToken.None);
-            }
-            catch (Exception e)
-            {
-                _logger.LogError(e, "{AppendObserver} failed after an append to {StreamId} had committed; the change stands", observer.GetType().Name, streamId);
-            }
-        }
+        await NotifyObserversAsync(events, streamId);
         return version;
     }
 
@@ -79,24 +67,46 @@ public sealed class PostgresEventStore(
                 AddAppend(batch, append.StreamId, append.StreamType, append.ExpectedVersion, append.Events);
             }
 
+            // As for one stream: once sent, the batch may commit, so the request's cancellation is heard only before.
+            cancellationToken.ThrowIfCancellationRequested();
+            var before = operation.AppendSending();
             try
             {
-                await batch.ExecuteNonQueryAsync(cancellationToken);
+                await batch.ExecuteNonQueryAsync(CancellationToken.None);
             }
-            catch (PostgresException e) when (IsConcurrencyConflict(e))
+            catch (PostgresException e) when (e.InvariantSeverity == "ERROR")
             {
-                var lost = await FirstMovedStreamAsync(connection, appends, cancellationToken);
-                throw new ConcurrencyException(lost.StreamId, lost.ExpectedVersion);
+                operation.AppendRolledBack(before);
+                if (IsConcurrencyConflict(e))
+                {
+                    var lost = await FirstMovedStreamAsync(connection, appends, CancellationToken.None);
+                    throw new ConcurrencyException(lost.StreamId, lost.ExpectedVersion);
+                }
+                if (e.SqlState == PostgresErrorCodes.UniqueViolation)
+                    throw new UniquenessConflictException();
+                throw;
             }
-            catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UniqueViolation)
-            {
-                throw new UniquenessConflictException();
-            }
+            operation.AppendCommitted();
         }
 
-        IReadOnlyList<IDomainEvent> events = [.. appends.SelectMany(a => a.Events)];
+        await NotifyObserversAsync([.. appends.SelectMany(a => a.Events)], string.Join(", ", appends.Select(a => a.StreamId)));
+    }
+
+    // The change has committed: nothing after this point may turn it into an error for the caller, or the caller
+    // would be told it failed (and, for a new API key, lose the token) when it succeeded.
+    async Task NotifyObserversAsync(IReadOnlyList<IDomainEvent> events, string streams)
+    {
         foreach (var observer in _observers)
-            await observer.AfterCommitAsync(events, CancellationToken.None);
+        {
+            try
+            {
+                await observer.AfterCommitAsync(events, CancellationToken.None);
+            }
+            catch (Exception e)
+            {
+                _logger.LogError(e, "{AppendObserver} failed after an append to {StreamId} had committed; the change stands", observer.GetType().Name, streams);
+            }
+        }
     }
 
     // The error does not say which statement of the batch failed, so the stream that moved is found by looking.
