@@ -13,6 +13,10 @@ public static class AuditCatalogue
     public static readonly AuditCatalogueEntry AccessRefused = new("Http", "Refuse", [AuditEventKind.Advise], "RequestAuthentication",
         ["DemandedPermission", "StatusCode", "Reason"]);
 
+    /// <summary>How many advisory events were not recorded while the audit queue was full or the audit disk nearly so (ADR 0009).</summary>
+    public static readonly AuditCatalogueEntry AdvisoriesNotRecorded = new("Audit", "AdvisoriesNotRecorded", [AuditEventKind.Advise], "AuditLog",
+        ["NotRecordedCount", "Reason"]);
+
     public static IReadOnlyList<AuditCatalogueEntry> All { get; } =
     [
         .. typeof(AuditCatalogue).Assembly.GetTypes()
@@ -22,5 +26,6 @@ public static class AuditCatalogue
                 o.Single ? [AuditEventKind.Record] : [AuditEventKind.Begin, AuditEventKind.Complete, AuditEventKind.Abandon, AuditEventKind.Fail],
                 o.RequestType.Name, [.. o.PropertyNames])),
         AccessRefused,
+        AdvisoriesNotRecorded,
     ];
 }
