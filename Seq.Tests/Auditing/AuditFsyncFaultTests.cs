@@ -34,6 +34,8 @@ public sealed class AuditFsyncFaultTests : IDisposable
         return server;
     }
 
+    string SecretKeyOfTheServer() => File.ReadAllText(Path.Combine(Storage, Seq.Infrastructure.Security.SecretKeyLoader.KeyFileName)).Trim();
+
     static Task<HttpResponseMessage> SetTitleAsync(SeqsvrProcess server, string title) =>
         server.Client.PutAsJsonAsync("/api/settings/setting-InstanceTitle", new { Value = title });
 
@@ -98,7 +100,7 @@ public sealed class AuditFsyncFaultTests : IDisposable
             Enumerable.Range(0, events.Count).Select(i => link.GetProperty(AuditChainVerifier.ContinuesAfterProperty).GetInt64() + 1 + i));
 
         using var seqsvr = new Seqsvr();
-        var verified = await seqsvr.RunAsync("audit", "verify", "--file", first, "--storage", Storage);
+        var verified = await seqsvr.RunWithInputAsync(SecretKeyOfTheServer() + "\n", "audit", "verify", "--file", first, "--key-on-input");
         verified.ExitCode.ShouldBe(0, verified.Everything);
         verified.Output.ShouldContain(Path.GetFileName(second));
         verified.Output.ShouldContain("intact");
@@ -135,7 +137,7 @@ public sealed class AuditFsyncFaultTests : IDisposable
         events.Select(e => e.GetProperty("SequenceNumber").GetInt64()).ShouldBe(Enumerable.Range(1, events.Count).Select(i => (long)i));
 
         using var seqsvr = new Seqsvr();
-        var verified = await seqsvr.RunAsync("audit", "verify", "--file", file, "--storage", Storage);
+        var verified = await seqsvr.RunWithInputAsync(SecretKeyOfTheServer() + "\n", "audit", "verify", "--file", file, "--key-on-input");
         verified.ExitCode.ShouldBe(0, verified.Everything);
     }
 
