@@ -122,7 +122,7 @@ public sealed partial class AuditLog : IAsyncDisposable
                     return;
                 }
             }
-            if (_notRecorded > 0)
+            if (_notRecorded > 0 && _target.Refusal is null && QueueFull() is null)
                 Append(NotRecordedSummary(), Principal.Anonymous, null);
             durable = Append(entry, principal, http);
         }
