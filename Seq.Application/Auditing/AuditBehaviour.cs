@@ -33,7 +33,8 @@ sealed class AuditBehaviour<TRequest, TResponse>(IAuditLog audit, OperationConte
         catch (AuditUnavailableException e)
         {
             // Keeps the record whole for when the target recovers: the opening event is followed by its abandonment.
-            await audit.WriteAsync(Operation.Abandoning(operationId, e), CancellationToken.None);
+            if (e.OpeningRecorded)
+                await audit.WriteAsync(Operation.Abandoning(operationId, e), CancellationToken.None);
             throw;
         }
 

@@ -116,7 +116,7 @@ public sealed partial class AuditLog : IAsyncDisposable
                 if (refusal is not null)
                 {
                     if (entry.IsBlocking)
-                        throw new AuditUnavailableException(new AuditTargetException(refusal));
+                        throw new AuditUnavailableException(new AuditTargetException(refusal)) { OpeningRecorded = false };
                     _notRecordedReason ??= refusal;
                     Interlocked.Increment(ref _notRecorded);
                     return;

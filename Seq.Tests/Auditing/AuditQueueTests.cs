@@ -109,8 +109,11 @@ public sealed class AuditQueueTests : IDisposable
         await Poll.UntilAsync(() => audit.TargetState == AuditTargetState.Available, Patience, "the audit target recovering");
         await server.LoginAsync("admin", TestServer.AdminPassword);
 
-        var events = await server.AuditEventsAsync(all => all.Any(e => e.GetProperty("Category").GetString() == "Audit"));
+        var events = await server.AuditEventsAsync(all => all.Any(e => e.GetProperty("Category").GetString() == "Audit")
+            && all.Any(e => e.GetProperty("Event").GetString() == "Complete"));
         events.Select(e => e.GetProperty("SequenceNumber").GetInt64()).ShouldBe(Enumerable.Range(1, events.Count).Select(i => (long)i));
+        events.Where(e => e.GetProperty("Category").GetString() == "User").Select(e => e.GetProperty("Event").GetString())
+            .ShouldBe(["Begin", "Complete"], "the login refused before its Begin took a place leaves no Abandon without a Begin");
         var refusals = events.Count(e => e.GetProperty("Category").GetString() == "Http");
         var notRecorded = events.Single(e => e.GetProperty("Category").GetString() == "Audit").GetProperty("NotRecordedCount").GetInt64();
         (refusals + notRecorded).ShouldBe(300, "every refusal is either recorded or counted");
