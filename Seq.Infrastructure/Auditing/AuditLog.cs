@@ -273,8 +273,15 @@ public sealed partial class AuditLog : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        if (_target is not null)
-            await _target.DisposeAsync();
+        if (_target is null)
+            return;
+        // The count of advisory events not recorded is itself evidence; it is not left to the next run.
+        lock (_sync)
+        {
+            if (_notRecorded > 0)
+                Append(NotRecordedSummary(), Principal.Anonymous, null);
+        }
+        await _target.DisposeAsync();
     }
 }
 

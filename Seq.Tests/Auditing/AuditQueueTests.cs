@@ -77,6 +77,30 @@ public sealed class AuditQueueTests : IDisposable
     }
 
     [Fact]
+    public async Task Advisory_events_still_uncounted_in_the_file_at_shutdown_are_summarized_before_the_log_closes()
+    {
+        var directory = Path.Combine(_root, "audit");
+        var session = AuditSession.Start();
+        var target = new FileAuditTarget(directory, session.Id, TimeProvider.System, NullLogger<FileAuditTarget>.Instance);
+        await using (var log = new AuditLog(target, session, _key, TimeProvider.System, new AuditLogLimits(1, 1024 * 1024)))
+        {
+            // A Begin whose line stays unwritten keeps the queue full: its directory cannot be created yet.
+            Directory.CreateDirectory(_root);
+            await File.WriteAllTextAsync(directory, "not a directory");
+            await Should.ThrowAsync<AuditUnavailableException>(() => WriteAsync(log, Entry(AuditEventKind.Begin, Guid.NewGuid())));
+            for (var i = 0; i < 5; i++)
+                await WriteAsync(log, Entry(AuditEventKind.Advise, Guid.NewGuid(), i));
+            log.AdvisoriesNotRecorded.ShouldBe(5);
+            File.Delete(directory);
+        }
+
+        var lines = File.ReadAllLines(target.FilePath!);
+        lines.Length.ShouldBe(2);
+        JsonDocument.Parse(lines[1]).RootElement.GetProperty("NotRecordedCount").GetInt64().ShouldBe(5);
+        AuditChainVerifier.Verify(lines, _key).IsIntact.ShouldBeTrue();
+    }
+
+    [Fact]
     public async Task Anonymous_refusals_cannot_grow_the_queue_past_its_bound_while_the_audit_directory_is_unusable()
     {
         var directory = BrokenAuditDirectory(out var repair);
