@@ -2,6 +2,7 @@ using System.CommandLine;
 using Seq.Api.Cli;
 using Seq.Api.Hosting;
 using Seq.Application.Security;
+using Seq.Infrastructure.Auditing;
 using Seq.Infrastructure.Configuration;
 using Seq.Infrastructure.Postgres;
 using Seq.Infrastructure.Security;
@@ -75,7 +76,16 @@ static class Program
                 Audit = new AuditOptions(
                     configuration.EnvironmentAndFile("SEQ_AUDIT_AUDITPATH"),
                     configuration.EnvironmentAndFile("SEQ_AUDIT_AUDITSERVERURL") is { Length: > 0 } url ? new Uri(url) : null,
-                    configuration.EnvironmentAndFile("SEQ_AUDIT_AUDITSERVERAPIKEY")),
+                    configuration.EnvironmentAndFile("SEQ_AUDIT_AUDITSERVERAPIKEY"))
+                {
+                    File = new FileAuditTargetOptions(
+                        TimeSpan.FromSeconds(Whole(configuration, "SEQ_AUDIT_WRITETIMEOUTSECONDS", FileAuditTargetOptions.DefaultWriteTimeoutSeconds, 1, 3600)),
+                        Whole(configuration, "SEQ_AUDIT_MINIMUMFREESPACEMB", FileAuditTargetOptions.DefaultMinimumFreeMegabytes, 0, 1024 * 1024) * 1024L * 1024),
+                    Limits = AuditLogLimits.Default with
+                    {
+                        MaximumQueuedLines = (int)Whole(configuration, "SEQ_AUDIT_QUEUELIMIT", AuditLogLimits.DefaultMaximumQueuedLines, 10, 10_000_000),
+                    },
+                },
             };
             await using var app = SeqServer.Build(options, logger);
             await SeqServer.StartAsync(app, cancellationToken);
@@ -103,5 +113,18 @@ static class Program
                 await embedded.DisposeAsync();
             (logger as IDisposable)?.Dispose();
         }
+    }
+
+    /// <exception cref="HostConfigurationException">The setting is outside its range.</exception>
+    static long Whole(HostConfiguration configuration, string environmentVariable, long fallback, long minimum, long maximum)
+    {
+        var text = configuration.EnvironmentAndFile(environmentVariable);
+        if (text is null)
+            return fallback;
+        var value = long.Parse(text, System.Globalization.CultureInfo.InvariantCulture);
+        var key = HostSettingCatalogue.FindByEnvironmentVariable(environmentVariable)!.Key;
+        return value >= minimum && value <= maximum
+            ? value
+            : throw new HostConfigurationException($"{key} must be between {minimum} and {maximum}, not {value}.");
     }
 }

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Reflection;
 using System.Runtime.InteropServices;
 using System.Text;
@@ -32,8 +33,19 @@ static class DiagnosticsEndpoints
     }
 
     /// <summary>The state of the audit log in Seq's words: "Auditing is enabled" with its target, or "Auditing is disabled".</summary>
-    public static string AuditingSummary(AuditLog audit) =>
-        audit.IsEnabled
-            ? $"Auditing is enabled: target {audit.TargetDescription}, state {audit.TargetState}, session {audit.Session.Id}."
-            : "Auditing is disabled.";
+    public static string AuditingSummary(AuditLog audit)
+    {
+        if (!audit.IsEnabled)
+            return "Auditing is disabled.";
+        var summary = new StringBuilder($"Auditing is enabled: target {audit.TargetDescription}, state {audit.TargetState}, session {audit.Session.Id}.");
+        if (audit.Problem is { } problem)
+            summary.Append(CultureInfo.InvariantCulture, $"\nProblem: {problem}");
+        if (audit.Queue is var (lines, bytes, limits))
+            summary.Append(CultureInfo.InvariantCulture, $"\nQueue: {lines} lines ({bytes} bytes) not yet durable, of at most {limits.MaximumQueuedLines} lines ({limits.MaximumQueuedBytes} bytes).");
+        if (audit.FreeSpace is var (free, minimum))
+            summary.Append(CultureInfo.InvariantCulture, $"\nAudit disk: {(free is null ? "free space unknown" : $"{free / (1024 * 1024)} MB free")}, at least {minimum / (1024 * 1024)} MB kept free (audit.minimumFreeSpaceMB).");
+        if (audit.AdvisoriesNotRecorded > 0)
+            summary.Append(CultureInfo.InvariantCulture, $"\nAdvisory events not recorded since the last summary: {audit.AdvisoriesNotRecorded}.");
+        return summary.ToString();
+    }
 }

@@ -37,7 +37,10 @@ static class RootEndpoints
         }).Demands(Permission.Public);
     }
 
-    /// <summary>Disabled, Available, or Unavailable (the last write failed: audited operations are refused until it recovers).</summary>
+    /// <summary>
+    /// Disabled, Available, or Unavailable (the last write failed or is taking too long, the queue is full or the
+    /// audit disk nearly so: audited operations are refused until it recovers).
+    /// </summary>
     static string AuditState(AuditLog audit) => audit.TargetState?.ToString() ?? "Disabled";
 
     public static void MapHealthEndpoints(this IEndpointRouteBuilder app)
@@ -50,12 +53,12 @@ static class RootEndpoints
             {
                 await using var command = dataSource.CreateCommand("SELECT 1");
                 await command.ExecuteScalarAsync(timeout.Token);
-                return Results.Ok(new { Status = "The Seq node is in service.", Database = "Available", Audit = AuditState(audit) });
+                return Results.Ok(new { Status = "The Seq node is in service.", Database = "Available", Audit = AuditState(audit), AuditProblem = audit.Problem });
             }
             catch (Exception e) when (e is NpgsqlException or OperationCanceledException or TimeoutException or InvalidOperationException)
             {
                 return Results.Json(
-                    new { Error = "The Seq node is not in service: its database does not answer.", Database = "Unavailable", Audit = AuditState(audit) },
+                    new { Error = "The Seq node is not in service: its database does not answer.", Database = "Unavailable", Audit = AuditState(audit), AuditProblem = audit.Problem },
                     statusCode: StatusCodes.Status503ServiceUnavailable);
             }
         }).Demands(Permission.Public).WithMetadata(new IgnoresSession());

@@ -158,11 +158,11 @@ public static class SeqServer
             var loggers = provider.GetRequiredService<ILoggerFactory>();
             IAuditTarget? target = audit switch
             {
-                { Path: { } path } => new FileAuditTarget(path, session.Id, clock, loggers.CreateLogger<FileAuditTarget>()),
+                { Path: { } path } => new FileAuditTarget(path, session.Id, clock, loggers.CreateLogger<FileAuditTarget>(), audit.File),
                 { ServerUrl: { } url } => new ServerAuditTarget(url, audit.ServerApiKey!, loggers.CreateLogger<ServerAuditTarget>()),
                 _ => null,
             };
-            return new AuditLog(target, session, provider.GetRequiredService<SecretKey>(), clock);
+            return new AuditLog(target, session, provider.GetRequiredService<SecretKey>(), clock, audit.Limits);
         });
         services.AddScoped<IAuditLog, OperationAuditLog>();
         services.TryAddSingleton(RefusalAuditOptions.Default);

@@ -1,3 +1,4 @@
+using Seq.Infrastructure.Auditing;
 using Seq.Infrastructure.Security;
 
 namespace Seq.Api.Hosting;
@@ -49,6 +50,12 @@ public sealed record RequestLimits(long MaximumBodyBytes, int WritesPerSecondPer
 public sealed record AuditOptions(string? Path, Uri? ServerUrl, string? ServerApiKey)
 {
     public static readonly AuditOptions Disabled = new(null, null, null);
+
+    /// <summary>The file target's limits: how long a blocking write may take, and the free space kept on its disk.</summary>
+    public FileAuditTargetOptions File { get; init; } = FileAuditTargetOptions.Default;
+
+    /// <summary>How much may wait in memory for the target before audited operations are refused.</summary>
+    public AuditLogLimits Limits { get; init; } = AuditLogLimits.Default;
 
     public override string ToString() =>
         $"AuditOptions {{ Path = {Path}, ServerUrl = {ServerUrl}, ServerApiKey = {(ServerApiKey is null ? "none" : "(secret)")} }}";

@@ -32,9 +32,10 @@ sealed class AuditBehaviour<TRequest, TResponse>(IAuditLog audit, OperationConte
         }
         catch (Exception e) when (e is AuditUnavailableException or OperationCanceledException)
         {
-            // The opening event is already in the queue whether or not it became durable (or the client waited for
-            // it), so its abandonment follows it: nothing ran. It keeps the record whole for when the target recovers.
-            await audit.WriteAsync(Operation.Abandoning(operationId, e), CancellationToken.None);
+            // An opening event that was queued (whether or not it became durable, or the client waited for it) is
+            // followed by its abandonment: nothing ran. One refused before it was queued has nothing to close.
+            if (e is not AuditUnavailableException { OpeningRecorded: false })
+                await audit.WriteAsync(Operation.Abandoning(operationId, e), CancellationToken.None);
             throw;
         }
 

@@ -20,6 +20,10 @@ public static class AuditCatalogue
     public static readonly AuditCatalogueEntry AccessRefusalsSummarized = new("Http", "RefuseSummary", [AuditEventKind.Advise], "RefusalAudit",
         ["RemoteIPAddress", "RefusalCount", "WindowSeconds"]);
 
+    /// <summary>How many advisory events were not recorded while the audit queue was full or the audit disk nearly so (ADR 0009).</summary>
+    public static readonly AuditCatalogueEntry AdvisoriesNotRecorded = new("Audit", "AdvisoriesNotRecorded", [AuditEventKind.Advise], "AuditLog",
+        ["NotRecordedCount", "Reason"]);
+
     public static IReadOnlyList<AuditCatalogueEntry> All { get; } =
     [
         .. typeof(AuditCatalogue).Assembly.GetTypes()
@@ -30,5 +34,6 @@ public static class AuditCatalogue
                 o.RequestType.Name, [.. o.PropertyNames])),
         AccessRefused,
         AccessRefusalsSummarized,
+        AdvisoriesNotRecorded,
     ];
 }

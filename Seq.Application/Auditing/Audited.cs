@@ -81,4 +81,11 @@ public interface IAuditLog
 
 /// <summary>The audit log could not record a blocking event, so the operation was not carried out (HTTP 503).</summary>
 public sealed class AuditUnavailableException(Exception? inner = null)
-    : Exception("The audit log is unavailable, so the operation was not carried out; try again once auditing recovers.", inner);
+    : Exception("The audit log is unavailable, so the operation was not carried out; try again once auditing recovers.", inner)
+{
+    /// <summary>
+    /// Whether the opening event took its place in the log (it stays queued and is written later), so that a closing
+    /// event must follow it; false when it was refused before (a full queue, a nearly full disk: ADR 0009).
+    /// </summary>
+    public bool OpeningRecorded { get; init; } = true;
+}

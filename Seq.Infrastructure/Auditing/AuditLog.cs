@@ -24,6 +24,18 @@ public sealed record AuditSession(string Id)
 }
 
 /// <summary>
+/// How much the audit log may hold in memory while its target cannot keep up (ADR 0009). When either bound is
+/// reached, opening events are refused before they take a sequence number, advisory events are counted instead of
+/// queued, and closing events of operations already begun are still accepted.
+/// </summary>
+public sealed record AuditLogLimits(int MaximumQueuedLines, long MaximumQueuedBytes)
+{
+    public const int DefaultMaximumQueuedLines = 10_000;
+
+    public static AuditLogLimits Default { get; } = new(DefaultMaximumQueuedLines, 64L * 1024 * 1024);
+}
+
+/// <summary>
 /// The audit log of one run: stamps each event with the session, the next sequence number and the HMAC chain
 /// value, all under one lock together with handing the line to the target, so that sequence numbers, chain order
 /// and the target's write order are the same order. Without a target it is disabled and records nothing.
@@ -38,15 +50,21 @@ public sealed partial class AuditLog : IAsyncDisposable
     readonly IAuditTarget? _target;
     readonly TimeProvider _clock;
     readonly byte[] _chainKey;
+    readonly AuditLogLimits _limits;
     readonly Lock _sync = new();
     byte[] _chain;
     long _sequence;
+    long _notRecorded;
+    string? _notRecordedReason;
 
-    public AuditLog(IAuditTarget? target, AuditSession session, SecretKey secretKey, TimeProvider clock)
+    public AuditLog(IAuditTarget? target, AuditSession session, SecretKey secretKey, TimeProvider clock, AuditLogLimits? limits = null)
     {
         _target = target;
         Session = session;
         _clock = clock;
+        _limits = limits ?? AuditLogLimits.Default;
+        ArgumentOutOfRangeException.ThrowIfLessThan(_limits.MaximumQueuedLines, 1, nameof(limits));
+        ArgumentOutOfRangeException.ThrowIfLessThan(_limits.MaximumQueuedBytes, 1, nameof(limits));
         _chainKey = secretKey.DeriveSubkey(SecretPurposes.AuditIntegrity);
         _chain = ChainStart(_chainKey, session.Id);
     }
@@ -58,7 +76,25 @@ public sealed partial class AuditLog : IAsyncDisposable
     /// <summary>"file /var/audit", "server https://…", or null when auditing is disabled.</summary>
     public string? TargetDescription => _target?.Description;
 
-    public AuditTargetState? TargetState => _target?.State;
+    /// <summary>Unavailable while the target fails or stalls, its queue is full or its disk nearly so; null when disabled.</summary>
+    public AuditTargetState? TargetState => _target is null ? null : Problem is null ? AuditTargetState.Available : AuditTargetState.Unavailable;
+
+    /// <summary>Why audited operations are refused now, in words safe for anyone to read, or null.</summary>
+    public string? Problem => _target is null ? null : _target.Problem ?? _target.Refusal ?? QueueFull();
+
+    /// <summary>Lines held in memory and not yet durable, against the bound.</summary>
+    public (long Lines, long Bytes, AuditLogLimits Limits)? Queue => _target is null ? null : (_target.QueuedLines, _target.QueuedBytes, _limits);
+
+    /// <summary>The free bytes on the audit disk (null when unknown) and the reserve kept; null for other targets.</summary>
+    public (long? Free, long Minimum)? FreeSpace => _target is FileAuditTarget file ? (file.FreeBytes(), file.MinimumFreeBytes) : null;
+
+    /// <summary>Advisory events not recorded since the last summary line (ADR 0009).</summary>
+    public long AdvisoriesNotRecorded => Interlocked.Read(ref _notRecorded);
+
+    string? QueueFull() =>
+        _target!.QueuedLines >= _limits.MaximumQueuedLines || _target.QueuedBytes >= _limits.MaximumQueuedBytes
+            ? $"The audit queue is full ({_target.QueuedLines} lines not yet durable); audited operations are refused until the audit target catches up."
+            : null;
 
     /// <summary>The first chain value of a session: lines are verified from here with the same key.</summary>
     public static byte[] ChainStart(byte[] chainKey, string session) =>
@@ -72,9 +108,23 @@ public sealed partial class AuditLog : IAsyncDisposable
         Task durable;
         lock (_sync)
         {
-            var prefix = Format(entry, ++_sequence, principal, http);
-            _chain = NextChain(_chainKey, _chain, prefix);
-            durable = _target.Enqueue(Seal(prefix, _chain), entry.IsBlocking);
+            // Refused or counted before a sequence number is taken, so that no gap appears. Closing events are
+            // always accepted: there is at most one per operation in flight, and each follows a Begin that was.
+            if (entry.IsBlocking || entry.Event == AuditEventKind.Advise)
+            {
+                var refusal = _target.Refusal ?? QueueFull();
+                if (refusal is not null)
+                {
+                    if (entry.IsBlocking)
+                        throw new AuditUnavailableException(new AuditTargetException(refusal)) { OpeningRecorded = false };
+                    _notRecordedReason ??= refusal;
+                    Interlocked.Increment(ref _notRecorded);
+                    return;
+                }
+            }
+            if (_notRecorded > 0 && _target.Refusal is null && QueueFull() is null)
+                Append(NotRecordedSummary(), Principal.Anonymous, null);
+            durable = Append(entry, principal, http);
         }
 
         if (!entry.IsBlocking)
@@ -87,6 +137,29 @@ public sealed partial class AuditLog : IAsyncDisposable
         {
             throw new AuditUnavailableException(e);
         }
+    }
+
+    /// <summary>Formats, chains and queues one line; the sequence number and chain move on only once the target has taken it.</summary>
+    Task Append(AuditEntry entry, Principal principal, HttpRequestInfo? http)
+    {
+        var sequence = _sequence + 1;
+        var prefix = Format(entry, sequence, principal, http);
+        var chain = NextChain(_chainKey, _chain, prefix);
+        var durable = _target!.Enqueue(Seal(prefix, chain), entry.IsBlocking);
+        _sequence = sequence;
+        _chain = chain;
+        return durable;
+    }
+
+    AuditEntry NotRecordedSummary()
+    {
+        var count = Interlocked.Exchange(ref _notRecorded, 0);
+        var reason = _notRecordedReason;
+        _notRecordedReason = null;
+        var summary = AuditCatalogue.AdvisoriesNotRecorded;
+        return new AuditEntry(summary.Category, summary.Operation, AuditEventKind.Advise, Guid.NewGuid(),
+            "{NotRecordedCount} advisory events were not recorded because the audit queue was full or the audit disk nearly so: {Reason}",
+            [new("NotRecordedCount", count), new("Reason", reason)]);
     }
 
     public static byte[] NextChain(byte[] chainKey, byte[] previous, ReadOnlySpan<byte> linePrefix)
@@ -200,8 +273,15 @@ public sealed partial class AuditLog : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        if (_target is not null)
-            await _target.DisposeAsync();
+        if (_target is null)
+            return;
+        // The count of advisory events not recorded is itself evidence; it is not left to the next run.
+        lock (_sync)
+        {
+            if (_notRecorded > 0)
+                Append(NotRecordedSummary(), Principal.Anonymous, null);
+        }
+        await _target.DisposeAsync();
     }
 }
 

@@ -14,8 +14,22 @@ public interface IAuditTarget : IAsyncDisposable
     /// <summary>"file /path/to/dir" or "server https://host:port" — safe to show (no API key).</summary>
     string Description { get; }
 
-    /// <summary>Unavailable after the last write attempt failed, until one succeeds.</summary>
+    /// <summary>Unavailable after the last write attempt failed, until one succeeds, or while an attempt takes longer than the write limit.</summary>
     AuditTargetState State { get; }
+
+    /// <summary>Why the target cannot take audited operations now (safe to show: no path, no key), or null.</summary>
+    string? Problem { get; }
+
+    /// <summary>
+    /// A reason to refuse opening events (Begin, Record) now even though lines can still be written, such as an
+    /// audit disk that is nearly full, or null.
+    /// </summary>
+    string? Refusal { get; }
+
+    /// <summary>Lines held in memory that are not yet durable: queued, or written but not yet covered by an fsync.</summary>
+    long QueuedLines { get; }
+
+    long QueuedBytes { get; }
 
     /// <summary>
     /// Queues one line (a complete UTF-8 JSON object, no trailing newline) behind every line queued before it; this

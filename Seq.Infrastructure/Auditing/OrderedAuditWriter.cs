@@ -21,6 +21,7 @@ sealed class OrderedAuditWriter : IAsyncDisposable
     readonly string _description;
     readonly ILogger _logger;
     readonly TimeSpan _initialBackoff;
+    readonly TimeSpan? _writeTimeout;
     readonly object _gate = new();
     readonly List<PendingLine> _queue = [];
     readonly CancellationTokenSource _abandon = new();
@@ -32,13 +33,21 @@ sealed class OrderedAuditWriter : IAsyncDisposable
     Task? _disposal;
     volatile AuditTargetState _state = AuditTargetState.Available;
     int _failedAttempts;
+    long _queuedLines;
+    long _queuedBytes;
+    long _attemptStartedAt;
 
-    public OrderedAuditWriter(IAuditSink sink, string description, ILogger logger, TimeSpan initialBackoff)
+    /// <param name="writeTimeout">
+    /// When set, a blocking line that is not durable within it faults its caller (the line stays queued and is
+    /// written in its place later), and the target counts as unavailable while an attempt runs longer than it.
+    /// </param>
+    public OrderedAuditWriter(IAuditSink sink, string description, ILogger logger, TimeSpan initialBackoff, TimeSpan? writeTimeout = null)
     {
         _sink = sink;
         _description = description;
         _logger = logger;
         _initialBackoff = initialBackoff;
+        _writeTimeout = writeTimeout;
         _abandonRegistration = _abandon.Token.Register(() =>
         {
             lock (_gate)
@@ -47,7 +56,21 @@ sealed class OrderedAuditWriter : IAsyncDisposable
         new Thread(Run) { IsBackground = true, Name = "Audit writer" }.Start();
     }
 
-    public AuditTargetState State => _state;
+    public AuditTargetState State => _state == AuditTargetState.Unavailable || IsStalled ? AuditTargetState.Unavailable : AuditTargetState.Available;
+
+    /// <summary>Why the target is unavailable, in words safe for an anonymous caller (no path, no address), or null.</summary>
+    public string? Problem =>
+        _state == AuditTargetState.Unavailable ? "The last write to the audit target failed; audited operations are refused until a write succeeds."
+        : IsStalled ? $"A write to the audit target has taken longer than {_writeTimeout!.Value.TotalSeconds:0.###} s; audited operations are refused until it finishes."
+        : null;
+
+    bool IsStalled =>
+        _writeTimeout is { } limit && Volatile.Read(ref _attemptStartedAt) is var started and not 0
+        && Stopwatch.GetElapsedTime(started) > limit;
+
+    public long QueuedLines => Interlocked.Read(ref _queuedLines);
+
+    public long QueuedBytes => Interlocked.Read(ref _queuedBytes);
 
     public Task Enqueue(byte[] line, bool blocking)
     {
@@ -64,11 +87,26 @@ sealed class OrderedAuditWriter : IAsyncDisposable
             if (_stopping)
                 return Task.FromException(new AuditTargetException($"The audit target {_description} is closed; the line was not written."));
             _queue.Add(pending);
+            Interlocked.Increment(ref _queuedLines);
+            Interlocked.Add(ref _queuedBytes, line.Length + 1);
             if (blocking)
                 _urgent = true;
             Monitor.Pulse(_gate);
         }
-        return written;
+        return blocking && _writeTimeout is { } limit ? WithinAsync(written, limit) : written;
+    }
+
+    async Task WithinAsync(Task written, TimeSpan limit)
+    {
+        try
+        {
+            await written.WaitAsync(limit);
+        }
+        catch (TimeoutException timeout)
+        {
+            throw new AuditTargetException(
+                $"The audit line was not durable in {_description} within {limit.TotalSeconds:0.###} s; it stays queued and is written in its place once the target recovers.", timeout);
+        }
     }
 
     public ValueTask DisposeAsync()
@@ -106,6 +144,8 @@ sealed class OrderedAuditWriter : IAsyncDisposable
         {
             unwritten = [.. _queue];
             _queue.Clear();
+            Interlocked.Exchange(ref _queuedLines, 0);
+            Interlocked.Exchange(ref _queuedBytes, 0);
         }
         if (unwritten.Count > 0)
         {
@@ -225,8 +265,10 @@ sealed class OrderedAuditWriter : IAsyncDisposable
 
     // The loop has a thread of its own, so waiting here holds up no one else's work; a file write or fsync on a
     // pool thread would also stall the continuations queued behind it, and with them the next group of callers.
-    static Exception? Attempt(Func<Task> attempt)
+    Exception? Attempt(Func<Task> attempt)
     {
+        var started = Stopwatch.GetTimestamp();
+        Volatile.Write(ref _attemptStartedAt, started);
         try
         {
             attempt().GetAwaiter().GetResult();
@@ -236,6 +278,13 @@ sealed class OrderedAuditWriter : IAsyncDisposable
         {
             return exception;
         }
+        finally
+        {
+            Volatile.Write(ref _attemptStartedAt, 0);
+            var took = Stopwatch.GetElapsedTime(started);
+            if (_writeTimeout is { } limit && took > limit)
+                _logger.LogWarning("A write to the audit target {AuditTarget} took {Seconds:0.0} s, longer than the {Limit} s limit; audited operations were refused meanwhile", _description, took.TotalSeconds, limit.TotalSeconds);
+        }
     }
 
     void Succeeded(int written)
@@ -243,12 +292,16 @@ sealed class OrderedAuditWriter : IAsyncDisposable
         List<TaskCompletionSource> waiters = [];
         lock (_gate)
         {
+            var bytes = 0L;
             for (var i = 0; i < written; i++)
             {
                 if (_queue[i].Waiter is { } waiter)
                     waiters.Add(waiter);
+                bytes += _queue[i].Line.Length + 1;
             }
             _queue.RemoveRange(0, written);
+            Interlocked.Add(ref _queuedLines, -written);
+            Interlocked.Add(ref _queuedBytes, -bytes);
         }
 
         if (_state == AuditTargetState.Unavailable)

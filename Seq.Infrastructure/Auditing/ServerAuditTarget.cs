@@ -46,6 +46,14 @@ public sealed class ServerAuditTarget : IAuditTarget
 
     public AuditTargetState State => _writer.State;
 
+    public string? Problem => _writer.Problem;
+
+    public string? Refusal => null;
+
+    public long QueuedLines => _writer.QueuedLines;
+
+    public long QueuedBytes => _writer.QueuedBytes;
+
     public Task Enqueue(byte[] line, bool blocking) => _writer.Enqueue(line, blocking);
 
     public ValueTask DisposeAsync() => _writer.DisposeAsync();

@@ -78,6 +78,97 @@ public sealed class AuditChainTests : IDisposable
         tampered.Error.ShouldContain("NOT intact after 2 good lines");
     }
 
+    sealed class Unprintable
+    {
+        public override string ToString() => throw new InvalidOperationException("This value cannot be printed.");
+    }
+
+    [Fact]
+    public async Task A_property_that_cannot_be_formatted_takes_no_sequence_number()
+    {
+        var session = AuditSession.Start();
+        var target = new FileAuditTarget(_directory, session.Id, TimeProvider.System, NullLogger<FileAuditTarget>.Instance);
+        await using (var log = new AuditLog(target, session, _key, TimeProvider.System))
+        {
+            AuditEntry Entry(object? value) => new("Test", "Format", AuditEventKind.Record, Guid.NewGuid(), "Value {Value}", [new("Value", value)]);
+            await log.WriteAsync(Entry("first"), Principal.Anonymous, null, CancellationToken.None);
+            await Should.ThrowAsync<InvalidOperationException>(() => log.WriteAsync(Entry(new Unprintable()), Principal.Anonymous, null, CancellationToken.None));
+            await log.WriteAsync(Entry("second"), Principal.Anonymous, null, CancellationToken.None);
+        }
+
+        var lines = File.ReadAllLines(Directory.GetFiles(_directory).Single());
+        lines.Length.ShouldBe(2);
+        AuditChainVerifier.Verify(lines, _key).ShouldBe(new AuditChainVerification(true, 2, null));
+    }
+
+    /// <summary>
+    /// Splits one session's lines as the file target does after a failed fsync after line <paramref name="durable"/>:
+    /// the first file ends with lines that may or may not have survived, the second starts with the link.
+    /// </summary>
+    static (string[] First, string[] Second) Split(string[] lines, int durable, int lostAfter, string firstName)
+    {
+        using var head = System.Text.Json.JsonDocument.Parse(lines[durable - 1]);
+        var link = System.Text.Json.JsonSerializer.Serialize(new Dictionary<string, object?>
+        {
+            ["@t"] = "2026-12-01T00:00:00.0000000Z",
+            ["AuditSession"] = head.RootElement.GetProperty("AuditSession").GetString(),
+            [AuditChainVerifier.ContinuesFromProperty] = firstName,
+            [AuditChainVerifier.ContinuesAfterProperty] = durable,
+            [AuditChainVerifier.ContinuesFromChainProperty] = head.RootElement.GetProperty("AuditChain").GetString(),
+        });
+        return ([.. lines.Take(lostAfter), "\0\0\0{\"torn"], [link, .. lines.Skip(durable)]);
+    }
+
+    [Fact]
+    public async Task A_session_continued_in_a_second_file_verifies_across_both_and_a_broken_link_or_a_missing_durable_line_is_found()
+    {
+        var lines = await WriteAuditFileAsync(10);
+        var firstName = Path.GetFileName(Directory.GetFiles(_directory).Single());
+        var (first, second) = Split(lines, durable: 4, lostAfter: 6, firstName);
+        AuditFileLines First(string[] l) => new(firstName, l);
+        AuditFileLines Second(string[] l) => new(firstName.Replace(".ndjson", "-2.ndjson", StringComparison.Ordinal), l);
+
+        AuditChainVerifier.VerifySession([First(first), Second(second)], _key).ShouldBe(new AuditChainVerification(true, 10, null));
+        AuditChainVerifier.VerifySession([Second(second), First(first)], _key).IsIntact.ShouldBeTrue("the links put the files in order");
+
+        AuditChainVerifier.Verify(second, _key).Problem.ShouldNotBeNull().ShouldContain("verify it together with the files before it");
+        AuditChainVerifier.Verify(first, _key).IsIntact.ShouldBeFalse("alone, the first file ends in a torn line");
+
+        string[] alteredBeforeTheLink = [.. first];
+        alteredBeforeTheLink[2] = alteredBeforeTheLink[2].Replace("\"Number\":2", "\"Number\":3", StringComparison.Ordinal);
+        AuditChainVerifier.VerifySession([First(alteredBeforeTheLink), Second(second)], _key).ShouldSatisfyAllConditions(
+            v => v.IsIntact.ShouldBeFalse(), v => v.LinesVerified.ShouldBe(2));
+
+        var durableLineMissing = first.Take(3).ToArray();
+        AuditChainVerifier.VerifySession([First(durableLineMissing), Second(second)], _key).Problem.ShouldNotBeNull().ShouldContain("the next file continues after 4");
+
+        var (_, forged) = Split(lines, durable: 4, lostAfter: 6, firstName);
+        forged[0] = forged[0].Replace("\"ContinuesAfter\":4", "\"ContinuesAfter\":3", StringComparison.Ordinal);
+        AuditChainVerifier.VerifySession([First(first), Second(forged)], _key).IsIntact.ShouldBeFalse();
+
+        string[] alteredAfterTheLink = [.. second];
+        alteredAfterTheLink[3] = alteredAfterTheLink[3].Replace("\"Number\":6", "\"Number\":7", StringComparison.Ordinal);
+        AuditChainVerifier.VerifySession([First(first), Second(alteredAfterTheLink)], _key).ShouldSatisfyAllConditions(
+            v => v.IsIntact.ShouldBeFalse(), v => v.LinesVerified.ShouldBe(6));
+    }
+
+    [Fact]
+    public async Task Seqsvr_audit_verify_given_the_first_file_of_a_session_verifies_its_continuation_files_with_it()
+    {
+        var lines = await WriteAuditFileAsync(8);
+        var firstPath = Directory.GetFiles(_directory).Single();
+        var (first, second) = Split(lines, durable: 5, lostAfter: 7, Path.GetFileName(firstPath));
+        await File.WriteAllLinesAsync(firstPath, first);
+        await File.WriteAllLinesAsync(firstPath.Replace(".ndjson", "-2.ndjson", StringComparison.Ordinal), second);
+        using var seqsvr = new Seqsvr();
+
+        var intact = await seqsvr.RunWithInputAsync(_key.ToBase64() + "\n", "audit", "verify", "--file", firstPath, "--key-on-input");
+
+        intact.ExitCode.ShouldBe(0, intact.Everything);
+        intact.Output.ShouldContain("-2.ndjson");
+        intact.Output.ShouldContain("intact, 8 lines");
+    }
+
     public void Dispose()
     {
         if (Directory.Exists(_directory))

@@ -44,6 +44,27 @@ public sealed class DirectorySyncTests : IDisposable
         lines.ShouldContain(l => l.Contains("fsync(", StringComparison.Ordinal) && directoryDescriptors.Any(fd => l.Contains($"fsync({fd})", StringComparison.Ordinal)));
     }
 
+    [Fact]
+    public void Flushing_a_file_syncs_it_and_a_descriptor_that_cannot_be_synced_is_reported_with_its_errno()
+    {
+        Directory.CreateDirectory(_root);
+        using (var file = new FileStream(Path.Combine(_root, "data"), FileMode.Create, FileAccess.ReadWrite, FileShare.None, bufferSize: 0))
+        {
+            file.Write("line\n"u8);
+            DirectorySync.FlushFile(file);
+        }
+
+        // fdatasync on a FIFO fails with EINVAL; FileStream.Flush(flushToDisk: true) says nothing about it.
+        var fifo = Path.Combine(_root, "fifo");
+        using (var mkfifo = Process.Start("mkfifo", [fifo]))
+            mkfifo.WaitForExit();
+        using var pipe = new FileStream(fifo, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite, bufferSize: 0);
+        pipe.Flush(flushToDisk: true);
+        var failure = Should.Throw<FileSyncException>(() => DirectorySync.FlushFile(pipe));
+        failure.Errno.ShouldBe(22);
+        failure.Message.ShouldContain("could not be synced to disk");
+    }
+
     public void Dispose()
     {
         if (Directory.Exists(_root))

@@ -32,6 +32,11 @@ public sealed class SeqsvrProcess : IAsyncDisposable
     public bool HasExited => _process.HasExited;
     public int ExitCode => _process.ExitCode;
 
+    /// <summary>The server's own process id (under a wrapper, the wrapper's child), for tools that attach to it.</summary>
+    public int ProcessId => _wrapped
+        ? int.Parse(File.ReadAllText($"/proc/{_process.Id}/task/{_process.Id}/children").Split(' ', StringSplitOptions.RemoveEmptyEntries)[0], System.Globalization.CultureInfo.InvariantCulture)
+        : _process.Id;
+
     /// <summary>Starts <c>seqsvr run --storage <paramref name="storageRoot"/></c>; <paramref name="wrapper"/> is a command and its arguments placed before it.</summary>
     public static SeqsvrProcess Start(string storageRoot, IReadOnlyDictionary<string, string?>? environment = null, IReadOnlyList<string>? wrapper = null)
     {
