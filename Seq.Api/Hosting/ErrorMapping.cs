@@ -56,6 +56,9 @@ sealed class ErrorMapping(RequestDelegate next, ILogger<ErrorMapping> logger)
         // A value PostgreSQL cannot store (a NUL character, say) is the request's fault, whatever field carried it.
         PostgresException { SqlState: PostgresErrorCodes.CharacterNotInRepertoire or PostgresErrorCodes.UntranslatableCharacter } =>
             (StatusCodes.Status400BadRequest, "The request contains characters that cannot be stored, such as NUL."),
+        // Text that no encoding can carry (an unpaired UTF-16 surrogate) came from the request, whichever layer noticed.
+        System.Text.EncoderFallbackException or System.Text.DecoderFallbackException =>
+            (StatusCodes.Status400BadRequest, "The request contains text that is not valid Unicode, such as an unpaired UTF-16 surrogate."),
         // Not a statement PostgreSQL refused, but no PostgreSQL to ask: the node cannot serve until it is back.
         NpgsqlException and not PostgresException => (StatusCodes.Status503ServiceUnavailable, "The database is not available; try again shortly."),
         _ => (StatusCodes.Status500InternalServerError, "An unexpected error occurred while handling the request; the details have been logged on the server."),

@@ -52,7 +52,11 @@ public static class SeqServer
         builder.Logging.ClearProviders();
         builder.Logging.AddSerilog(logger);
 
-        builder.Services.Configure<JsonOptions>(json => json.SerializerOptions.PropertyNamingPolicy = null);
+        builder.Services.Configure<JsonOptions>(json =>
+        {
+            json.SerializerOptions.PropertyNamingPolicy = null;
+            json.SerializerOptions.Converters.Add(new WellFormedJsonElementConverter());
+        });
         builder.Services.Configure<RouteHandlerOptions>(routing => routing.ThrowOnBadRequest = true);
         builder.Services.AddSingleton(options.LoginThrottle);
         builder.Services.AddApplication();
