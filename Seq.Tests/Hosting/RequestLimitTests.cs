@@ -33,22 +33,25 @@ public sealed class RequestLimitTests
         System.Text.Json.JsonDocument.Parse(response.Body).RootElement.GetProperty("Error").GetString().ShouldNotBeNullOrWhiteSpace();
     }
 
+    static byte[] Chunked(IEnumerable<byte[]> chunks) =>
+        [.. chunks.SelectMany(chunk => (byte[])[.. Encoding.ASCII.GetBytes($"{chunk.Length:x}\r\n"), .. chunk, .. "\r\n"u8])];
+
     [Theory]
     [InlineData("well-formed")]
     [InlineData("malformed")]
     public async Task A_chunked_body_over_the_limit_is_413_with_an_error_body_however_its_JSON_goes_wrong(string shape)
     {
         await using var server = await TestServer.StartAsync(o => o with { Limits = o.Limits with { MaximumBodyBytes = 256 * 1024 } }, loginAsAdmin: false);
-        // Without a length up front, a parser that reads as it goes finds a malformed body bad before it finds it long.
         var json = Encoding.UTF8.GetBytes(shape == "well-formed"
             ? $$"""{"Username": "big", "Password": "{{new string('x', 1024 * 1024)}}"}"""
             : "[" + new string('x', 1024 * 1024));
-        var chunks = json[1..].Chunk(16 * 1024).Prepend(json[..1])
-            .Select(chunk => (byte[])[.. Encoding.ASCII.GetBytes($"{chunk.Length:x}\r\n"), .. chunk, .. "\r\n"u8])
-            .Append("0\r\n\r\n"u8.ToArray());
 
-        var response = await RawHttp.SendAsync(server.Address,
-            $"POST /api/users/login HTTP/1.1\r\nHost: {server.Address.Authority}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked", chunks);
+        // A slow client: the body's first 16 KB, then the rest only if the server has not answered meanwhile. Without
+        // a length up front, a server that parses as it reads would find a malformed body bad (400) before it found
+        // it too long; the limit must come first, as it does for a body with a Content-Length.
+        var response = await RawHttp.SendSlowlyAsync(server.Address,
+            $"POST /api/users/login HTTP/1.1\r\nHost: {server.Address.Authority}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked",
+            Chunked([json[..(16 * 1024)]]), [.. Chunked(json[(16 * 1024)..].Chunk(16 * 1024)), .. "0\r\n\r\n"u8], TimeSpan.FromSeconds(1));
 
         ShouldBeAnError(response, StatusCodes.Status413PayloadTooLarge);
     }

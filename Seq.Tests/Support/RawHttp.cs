@@ -56,6 +56,67 @@ public static class RawHttp
         return TryParse(received.ToArray(), closed: true) ?? throw new InvalidDataException($"An incomplete response: {Encoding.Latin1.GetString(received.ToArray())}");
     }
 
+    /// <summary>
+    /// Sends <paramref name="head"/> with <c>Expect: 100-continue</c>, waits for the server to start reading the body,
+    /// sends <paramref name="start"/>, and sends <paramref name="rest"/> only if no answer came within
+    /// <paramref name="patience"/>: a server that judges a body by its start answers before the rest is sent.
+    /// </summary>
+    public static async Task<Response> SendSlowlyAsync(Uri server, string head, byte[] start, byte[] rest, TimeSpan patience)
+    {
+        using var client = new TcpClient { NoDelay = true };
+        await client.ConnectAsync(server.Host, server.Port);
+        var stream = client.GetStream();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        await stream.WriteAsync(Encoding.Latin1.GetBytes(head.TrimEnd() + "\r\nExpect: 100-continue\r\n\r\n"), timeout.Token);
+
+        var received = new MemoryStream();
+        var buffer = new byte[64 * 1024];
+        while (!Encoding.Latin1.GetString(received.ToArray()).Contains("\r\n\r\n", StringComparison.Ordinal))
+        {
+            var read = await stream.ReadAsync(buffer, timeout.Token);
+            if (read == 0)
+                throw new InvalidDataException("The connection closed before the server answered 100 Continue.");
+            received.Write(buffer, 0, read);
+        }
+        var interim = Encoding.Latin1.GetString(received.ToArray());
+        if (!interim.StartsWith("HTTP/1.1 100", StringComparison.Ordinal))
+            return TryParse(received.ToArray(), closed: false) ?? throw new InvalidDataException(interim);
+        received.SetLength(0);
+        received.Write(Encoding.Latin1.GetBytes(interim[(interim.IndexOf("\r\n\r\n", StringComparison.Ordinal) + 4)..]));
+
+        await stream.WriteAsync(start, timeout.Token);
+        var pending = stream.ReadAsync(buffer, timeout.Token).AsTask();
+        if (await Task.WhenAny(pending, Task.Delay(patience, timeout.Token)) != pending)
+        {
+            try
+            {
+                await stream.WriteAsync(rest, timeout.Token);
+            }
+            catch (IOException)
+            {
+            }
+        }
+        while (true)
+        {
+            int read;
+            try
+            {
+                read = await pending;
+            }
+            catch (IOException) when (received.Length > 0)
+            {
+                break;
+            }
+            if (read == 0)
+                break;
+            received.Write(buffer, 0, read);
+            if (TryParse(received.ToArray(), closed: false) is { } complete)
+                return complete;
+            pending = stream.ReadAsync(buffer, timeout.Token).AsTask();
+        }
+        return TryParse(received.ToArray(), closed: true) ?? throw new InvalidDataException("An incomplete response.");
+    }
+
     static Response? TryParse(byte[] data, bool closed)
     {
         var text = Encoding.Latin1.GetString(data);
