@@ -53,9 +53,12 @@ public static class DependencyInjection
     public static NpgsqlDataSource CreateDataSource(string connectionString)
     {
         var builder = new NpgsqlDataSourceBuilder(connectionString);
-        // Statements are few and repeated on every request; preparing them saves a parse and plan each time.
-        if (builder.ConnectionStringBuilder.MaxAutoPrepare == 0)
-            builder.ConnectionStringBuilder.MaxAutoPrepare = 50;
+        // No automatic preparation, even when the connection string asks for it. Npgsql (10.0.3 included) prepares a
+        // statement in the same round trip as its Nth execution; when that execution's Bind fails on a value the
+        // client sent (a NUL in a text parameter: 22021), it has already counted ParseComplete as "prepared" but never
+        // read the row description, so the next use of that statement on that pooled connection expects no rows and
+        // fails with "Received unexpected backend message DataRow", for whichever user's request draws it (ADR 0014).
+        builder.ConnectionStringBuilder.MaxAutoPrepare = 0;
         // The server keeps no session state on pooled connections (no SET, no session advisory locks, no temp
         // tables), so the reset statements Npgsql would otherwise send with each reuse are pure overhead.
         builder.ConnectionStringBuilder.NoResetOnClose = true;

@@ -56,6 +56,9 @@ sealed class ErrorMapping(RequestDelegate next, ILogger<ErrorMapping> logger)
         // A value PostgreSQL cannot store (a NUL character, say) is the request's fault, whatever field carried it.
         PostgresException { SqlState: PostgresErrorCodes.CharacterNotInRepertoire or PostgresErrorCodes.UntranslatableCharacter } =>
             (StatusCodes.Status400BadRequest, "The request contains characters that cannot be stored, such as NUL."),
+        // Text that no encoding can carry (an unpaired UTF-16 surrogate) came from the request, whichever layer noticed.
+        System.Text.EncoderFallbackException or System.Text.DecoderFallbackException =>
+            (StatusCodes.Status400BadRequest, "The request contains text that is not valid Unicode, such as an unpaired UTF-16 surrogate."),
         // Not a statement PostgreSQL refused, but no PostgreSQL to ask: the node cannot serve until it is back.
         NpgsqlException and not PostgresException => (StatusCodes.Status503ServiceUnavailable, "The database is not available; try again shortly."),
         _ => (StatusCodes.Status500InternalServerError, "An unexpected error occurred while handling the request; the details have been logged on the server."),
@@ -75,9 +78,23 @@ sealed class ErrorMapping(RequestDelegate next, ILogger<ErrorMapping> logger)
 
     static string DescribeBadRequest(int status) => status switch
     {
-        StatusCodes.Status413PayloadTooLarge => "The request body is too large.",
+        StatusCodes.Status400BadRequest => "The request could not be read: the body must be well-formed JSON of the expected shape, and route and query values must have the expected types.",
         StatusCodes.Status415UnsupportedMediaType => "The request body must be JSON (Content-Type: application/json).",
-        _ => "The request could not be read: the body must be well-formed JSON of the expected shape, and route and query values must have the expected types.",
+        _ => DescribeStatus(status),
+    };
+
+    /// <summary>The message for a status reached without an exception to describe it: a status code page, or a refusal by Kestrel itself.</summary>
+    public static string DescribeStatus(int status) => status switch
+    {
+        StatusCodes.Status400BadRequest => "The request is malformed: its request line, address or headers could not be read.",
+        StatusCodes.Status404NotFound => "No resource exists at this address.",
+        StatusCodes.Status405MethodNotAllowed => "This resource does not support the request's HTTP method.",
+        StatusCodes.Status408RequestTimeout => "The request did not arrive in time.",
+        StatusCodes.Status413PayloadTooLarge => "The request body is too large.",
+        StatusCodes.Status414UriTooLong => "The request's address is too long.",
+        StatusCodes.Status431RequestHeaderFieldsTooLarge => "The request has too many headers, or headers too large.",
+        StatusCodes.Status505HttpVersionNotsupported => "The request's HTTP version is not supported.",
+        _ => "The request could not be completed.",
     };
 }
 

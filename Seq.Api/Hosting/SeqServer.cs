@@ -16,6 +16,7 @@ using Seq.Infrastructure.Configuration;
 using System.Threading.RateLimiting;
 using Microsoft.AspNetCore.RateLimiting;
 using Serilog.Events;
+using Microsoft.AspNetCore.Http.Features;
 
 namespace Seq.Api.Hosting;
 
@@ -43,6 +44,7 @@ public static class SeqServer
         {
             kestrel.AddServerHeader = false;
             kestrel.Limits.MaxRequestBodySize = options.Limits.MaximumBodyBytes;
+            kestrel.ConfigureEndpointDefaults(listen => listen.UseErrorBodiesForServerRefusals());
         });
         builder.Host.UseDefaultServiceProvider(provider =>
         {
@@ -53,7 +55,11 @@ public static class SeqServer
         builder.Logging.ClearProviders();
         builder.Logging.AddSerilog(logger);
 
-        builder.Services.Configure<JsonOptions>(json => json.SerializerOptions.PropertyNamingPolicy = null);
+        builder.Services.Configure<JsonOptions>(json =>
+        {
+            json.SerializerOptions.PropertyNamingPolicy = null;
+            json.SerializerOptions.Converters.Add(new WellFormedJsonElementConverter());
+        });
         builder.Services.Configure<RouteHandlerOptions>(routing => routing.ThrowOnBadRequest = true);
         builder.Services.AddSingleton(options.LoginThrottle);
         builder.Services.AddApplication();
@@ -67,18 +73,8 @@ public static class SeqServer
 
         var app = builder.Build();
         app.UseMiddleware<ErrorMapping>();
-        app.UseStatusCodePages(async context =>
-        {
-            var status = context.HttpContext.Response.StatusCode;
-            var message = status switch
-            {
-                StatusCodes.Status404NotFound => "No resource exists at this address.",
-                StatusCodes.Status405MethodNotAllowed => "This resource does not support the request's HTTP method.",
-                StatusCodes.Status413PayloadTooLarge => "The request body is too large.",
-                _ => "The request could not be completed.",
-            };
-            await ErrorMapping.WriteErrorAsync(context.HttpContext, status, message);
-        });
+        app.UseStatusCodePages(context =>
+            ErrorMapping.WriteErrorAsync(context.HttpContext, context.HttpContext.Response.StatusCode, ErrorMapping.DescribeStatus(context.HttpContext.Response.StatusCode)));
         if (options.TrustedProxies.Count > 0)
         {
             // The audit record keeps the header as the client sent it, before the proxy's entry is consumed below.
@@ -94,6 +90,7 @@ public static class SeqServer
         if (options.Limits.WritesPerSecondPerAddress > 0)
             app.UseRateLimiter();
         app.UseMiddleware<RequestAuthentication>();
+        app.Use(ReadBodyOfUnknownLengthFirst);
 
         app.MapRootEndpoints();
         app.MapHealthEndpoints();
@@ -122,6 +119,24 @@ public static class SeqServer
             app.Services, options.FirstRun, options.Console, app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Seq.FirstRun"), cancellationToken);
         await app.Services.GetRequiredService<ISecurityDirectory>().RefreshAsync(cancellationToken);
         await app.StartAsync(cancellationToken);
+    }
+
+    /// <summary>
+    /// A chunked body has no length to refuse up front, and the JSON binder stops at the first malformed byte: a body
+    /// over the limit would get 400 or 413 depending on where its JSON goes wrong. Reading it whole first (Kestrel
+    /// refuses past <see cref="RequestLimits.MaximumBodyBytes"/> with 413) makes the limit come first, as it does for a
+    /// body with a Content-Length.
+    /// </summary>
+    static async Task ReadBodyOfUnknownLengthFirst(HttpContext context, RequestDelegate next)
+    {
+        if (context.Request.ContentLength is null && context.Features.Get<IHttpRequestBodyDetectionFeature>()?.CanHaveBody == true)
+        {
+            var maximum = context.Features.Get<IHttpMaxRequestBodySizeFeature>()?.MaxRequestBodySize ?? int.MaxValue;
+            context.Request.EnableBuffering(bufferThreshold: (int)Math.Min(maximum, 1024 * 1024));
+            await context.Request.Body.CopyToAsync(Stream.Null, context.RequestAborted);
+            context.Request.Body.Position = 0;
+        }
+        await next(context);
     }
 
     /// <summary>Only the listed proxies are believed, and only for the one hop they add: anyone can send the headers.</summary>

@@ -33,7 +33,8 @@ public sealed class LoginValidator : AbstractValidator<LoginCommand>
     public LoginValidator(PasswordPolicy policy)
     {
         RuleFor(c => c.Username).NotEmpty().WithMessage("A username is required.")
-            .MaximumLength(MaximumInputLength).WithMessage("Invalid username or password.");
+            .MaximumLength(MaximumInputLength).WithMessage("Invalid username or password.")
+            .Must(u => u is null || !u.Any(char.IsControl)).WithMessage("A username may not contain control characters.");
         RuleFor(c => c.Password).NotEmpty().WithMessage("A password is required.")
             .MaximumLength(MaximumInputLength).WithMessage("Invalid username or password.");
         RuleFor(c => c.NewPassword).MeetsPolicy(policy, "NewPassword");

@@ -35,6 +35,8 @@ public sealed class ErrorMappingTests
         (await RespondToAsync(new UniquenessConflictException())).Status.ShouldBe(409);
         (await RespondToAsync(new BadHttpRequestException("x", 413))).Status.ShouldBe(413);
         (await RespondToAsync(new Npgsql.PostgresException("invalid byte sequence", "ERROR", "ERROR", Npgsql.PostgresErrorCodes.CharacterNotInRepertoire))).Status.ShouldBe(400);
+        (await RespondToAsync(new System.Text.EncoderFallbackException("Unable to translate Unicode character \\uD800"))).Status.ShouldBe(400);
+        (await RespondToAsync(new System.Text.DecoderFallbackException("Unable to translate bytes [ED]"))).Status.ShouldBe(400);
         (await RespondToAsync(new Npgsql.PostgresException("deadlock detected", "ERROR", "ERROR", Npgsql.PostgresErrorCodes.DeadlockDetected))).Status.ShouldBe(500);
     }
 

@@ -1,6 +1,10 @@
 using System.Net;
+using System.Reflection;
+using System.Text.Json;
+using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Metadata;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using System.Text;
@@ -57,6 +61,104 @@ public sealed class HostileInputTests : IAsyncLifetime
 
         (await StateAsync()).ShouldBe(before);
     }
+
+    // JSON escapes, since no UTF-8 body can carry these characters raw: a high and a low surrogate alone, a pair in
+    // the wrong order, and a lone surrogate between ordinary characters.
+    static readonly string[] UnpairedSurrogates = ["\"\\ud800\"", "\"\\udfff\"", "\"\\udc00\\ud800\"", "\"a\\udbffb\""];
+
+    sealed record StringSlot(string Placeholder, string PropertyName, bool AnyJson);
+
+    [Fact]
+    public async Task An_unpaired_surrogate_in_any_string_of_any_body_is_a_4xx_with_an_error_and_changes_nothing()
+    {
+        var before = await StateAsync();
+        var targets = _server.Services.GetRequiredService<EndpointDataSource>().Endpoints.OfType<RouteEndpoint>()
+            .Where(e => e.Metadata.GetMetadata<IAcceptsMetadata>()?.RequestType is not null)
+            .SelectMany(e => (e.Metadata.GetMetadata<HttpMethodMetadata>()?.HttpMethods ?? []).Select(m => (Method: new HttpMethod(m), Endpoint: e)))
+            .ToList();
+        targets.Count.ShouldBeGreaterThan(8);
+
+        var sent = 0;
+        foreach (var (method, endpoint) in targets)
+        {
+            var path = await LivePathAsync(endpoint.RoutePattern.RawText!);
+            var slots = new List<StringSlot>();
+            var template = Template(endpoint.Metadata.GetMetadata<IAcceptsMetadata>()!.RequestType!, "", slots)!.ToJsonString();
+            slots.ShouldNotBeEmpty($"{endpoint.RoutePattern.RawText} takes a body without strings");
+
+            foreach (var slot in slots)
+            {
+                var hostileValues = slot.AnyJson
+                    ? UnpairedSurrogates.Concat(UnpairedSurrogates.Select(s => $"{{{s}: 1}}")).Concat(UnpairedSurrogates.Select(s => $"[[{s}]]"))
+                    : UnpairedSurrogates;
+                foreach (var hostile in hostileValues)
+                {
+                    var json = slots.Aggregate(template, (text, other) =>
+                        text.Replace($"\"{other.Placeholder}\"", other == slot ? hostile : Benign(other.PropertyName)));
+                    using var request = new HttpRequestMessage(method, path) { Content = new StringContent(json, Encoding.UTF8, "application/json") };
+                    using var response = await _server.Client.SendAsync(request);
+                    var body = await response.Content.ReadAsStringAsync();
+                    sent++;
+
+                    ((int)response.StatusCode).ShouldBeInRange(400, 499, $"{method} {path} with {json}: {body}");
+                    JsonDocument.Parse(body).RootElement.GetProperty("Error").GetString().ShouldNotBeNullOrWhiteSpace($"{method} {path} with {json}");
+                }
+            }
+        }
+
+        sent.ShouldBeGreaterThan(100);
+        (await StateAsync()).ShouldBe(before);
+    }
+
+    /// <summary>The route with each parameter filled by an existing entity's id where there is one, so handlers past binding run.</summary>
+    async Task<string> LivePathAsync(string pattern)
+    {
+        var path = "/" + pattern.TrimStart('/');
+        var parameter = path.IndexOf("/{", StringComparison.Ordinal);
+        if (parameter < 0)
+            return path;
+        var collection = path[..parameter];
+        var id = collection.EndsWith("/settings", StringComparison.Ordinal) ? "setting-InstanceTitle" : "none";
+        using var response = await _server.Client.GetAsync(collection);
+        if (response.IsSuccessStatusCode && JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement is { ValueKind: JsonValueKind.Array } items
+            && items.GetArrayLength() > 0 && items[0].TryGetProperty("Id", out var first))
+            id = first.GetString()!;
+        return Regex.Replace(path, @"\{[^}]+\}", id);
+    }
+
+    /// <summary>A JSON body of the given shape whose every string (and every free-form JSON value) is a placeholder slot.</summary>
+    static JsonNode? Template(Type type, string propertyName, List<StringSlot> slots)
+    {
+        type = Nullable.GetUnderlyingType(type) ?? type;
+        if (type == typeof(string) || type == typeof(JsonElement) || type == typeof(object))
+        {
+            var slot = new StringSlot($"slot-{slots.Count}", propertyName, type != typeof(string));
+            slots.Add(slot);
+            return JsonValue.Create(slot.Placeholder);
+        }
+        if (type == typeof(bool))
+            return JsonValue.Create(false);
+        if (type.IsPrimitive || type.IsEnum || type == typeof(decimal))
+            return JsonValue.Create(1);
+        if (type.GetInterfaces().Append(type).FirstOrDefault(i => i.IsGenericType && i.GetGenericTypeDefinition() == typeof(IEnumerable<>)) is { } sequence)
+            return new JsonArray(Template(sequence.GetGenericArguments()[0], propertyName, slots));
+
+        var node = new JsonObject();
+        foreach (var property in type.GetProperties(BindingFlags.Public | BindingFlags.Instance).Where(p => p.CanWrite || p.GetMethod is not null))
+            node[property.Name] = Template(property.PropertyType, property.Name, slots);
+        return node;
+    }
+
+    /// <summary>A plausible value for a slot not under test, so that the request gets past the endpoint's own checks.</summary>
+    static string Benign(string propertyName) => propertyName switch
+    {
+        "Id" or "Token" or "OwnerId" => "null",
+        "AssignedPermissions" => "\"Ingest\"",
+        "RoleIds" => $"\"{Seq.Domain.Security.BuiltInRoles.UserReadOnly.Id}\"",
+        "MinimumLevel" => "\"Information\"",
+        "Location" => "\"https://feed.example/v3/index.json\"",
+        _ => "\"benign\"",
+    };
 
     async Task<string> StateAsync()
     {
