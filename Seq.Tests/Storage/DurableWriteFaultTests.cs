@@ -39,13 +39,13 @@ public sealed class DurableWriteFaultTests : IDisposable
 
         exitCode.ShouldBe(1, output + error);
         InjectedFaultWasHit();
+        (await File.ReadAllBytesAsync(configurationFile)).ShouldBe(before);
+        Entries().ShouldBe(entries, "no temporary file or second name is left behind");
         var lines = error.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         lines.Length.ShouldBe(1, error);
         lines[0].ShouldContain("The setting was not saved");
         lines[0].ShouldContain($"{configurationFile} is unchanged");
         lines[0].ShouldContain("Input/output error");
-        (await File.ReadAllBytesAsync(configurationFile)).ShouldBe(before);
-        Entries().ShouldBe(entries, "no temporary file or second name is left behind");
 
         var (again, _, againError) = await RunAsync(null, "config", "set", "-k", "audit.auditPath", "-v", "/after");
         again.ShouldBe(0, againError);
@@ -81,10 +81,10 @@ public sealed class DurableWriteFaultTests : IDisposable
 
         (await server.WaitForExitAsync()).ShouldBe(1, server.Output);
         InjectedFaultWasHit();
+        File.Exists(Path.Combine(Storage, SecretKeyLoader.KeyFileName)).ShouldBeFalse(server.Output);
         server.Output.Split('\n').Count(l => l.Contains("Input/output error", StringComparison.Ordinal)).ShouldBe(1, server.Output);
         server.Output.ShouldContain("so no key was stored");
         server.Output.ShouldNotContain("   at ");
-        File.Exists(Path.Combine(Storage, SecretKeyLoader.KeyFileName)).ShouldBeFalse();
     }
 
     [Fact]
@@ -98,13 +98,13 @@ public sealed class DurableWriteFaultTests : IDisposable
 
         (await server.WaitForExitAsync()).ShouldBe(1, server.Output);
         InjectedFaultWasHit();
+        File.Exists(Path.Combine(cluster, "password")).ShouldBeFalse(server.Output);
+        Directory.Exists(Path.Combine(cluster, "data")).ShouldBeFalse();
+        Directory.EnumerateFiles(cluster, "*.tmp").ShouldBeEmpty();
         var problem = server.Output.Split('\n').Where(l => l.Contains("Input/output error", StringComparison.Ordinal)).ToList();
         problem.Count.ShouldBe(1, server.Output);
         problem[0].ShouldContain($"{Path.Combine(cluster, "password")} was not created");
         server.Output.ShouldNotContain("   at ");
-        File.Exists(Path.Combine(cluster, "password")).ShouldBeFalse();
-        Directory.Exists(Path.Combine(cluster, "data")).ShouldBeFalse();
-        Directory.EnumerateFiles(cluster, "*.tmp").ShouldBeEmpty();
     }
 
     string[] StraceWrapper(string failing) =>
