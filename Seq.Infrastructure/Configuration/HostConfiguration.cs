@@ -154,21 +154,42 @@ public sealed class HostConfiguration
     }
 
     /// <summary>Removes a setting from the file; false when it was not there.</summary>
-    /// <exception cref="HostConfigurationException">The key is unknown.</exception>
+    /// <exception cref="HostConfigurationException">The key is unknown, or the file could not be saved.</exception>
     public bool Clear(string key)
     {
         var setting = HostSettingCatalogue.Find(key);
-        if (!_stored.Remove(setting.Key))
+        if (!_stored.Remove(setting.Key, out var previous))
             return false;
 
-        Write();
+        try
+        {
+            Write();
+        }
+        catch (HostConfigurationException)
+        {
+            _stored[setting.Key] = previous;
+            throw;
+        }
         return true;
     }
 
     void Store(HostSetting setting, string stored)
     {
+        var hadPrevious = _stored.TryGetValue(setting.Key, out var previous);
         _stored[setting.Key] = stored;
-        Write();
+        try
+        {
+            Write();
+        }
+        catch (HostConfigurationException)
+        {
+            // What this instance reports stays what the file holds.
+            if (hadPrevious)
+                _stored[setting.Key] = previous!;
+            else
+                _stored.Remove(setting.Key);
+            throw;
+        }
     }
 
     // Each secret setting has its own subkey, so a protected value copied from one setting into another in
@@ -271,35 +292,25 @@ public sealed class HostConfiguration
         _ => "string",
     };
 
-    // Temp file, fsync, rename: a crash leaves either the old file or the new one, never half of one.
+    // Temp file, fsync, rename, directory fsync: a crash leaves either the old file or the new one, never half of one,
+    // and a failed fsync leaves the old file in place and says so.
     void Write()
     {
         // The file is owner-only, not the storage root: run as root, the private PostgreSQL cluster below it runs
         // as the 'postgres' user, which has to traverse it.
-        var directory = Path.GetDirectoryName(FilePath)!;
-        Directory.CreateDirectory(directory);
-
-        var temporary = Path.Combine(directory, $".{FileName}.{Guid.NewGuid():N}.tmp");
-        var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, Share = FileShare.None };
-        if (!OperatingSystem.IsWindows())
-            options.UnixCreateMode = OwnerOnlyFile;
-
+        Directory.CreateDirectory(Path.GetDirectoryName(FilePath)!);
         try
         {
-            using (var stream = new FileStream(temporary, options))
+            DurableFile.Replace(FilePath, OwnerOnlyFile, stream =>
             {
                 using (var writer = new Utf8JsonWriter(stream, WriteOptions))
                     WriteJson(writer);
                 stream.Write("\n"u8);
-                stream.Flush(flushToDisk: true);
-            }
-            File.Move(temporary, FilePath, overwrite: true);
-            DirectorySync.Flush(Path.GetDirectoryName(FilePath)!);
+            });
         }
-        catch
+        catch (IOException e)
         {
-            File.Delete(temporary);
-            throw;
+            throw new HostConfigurationException($"The setting was not saved: {e.Message}");
         }
     }
 

@@ -6,6 +6,7 @@ using System.Security.Cryptography;
 using System.Text;
 using Microsoft.Extensions.Logging;
 using Npgsql;
+using Seq.Infrastructure.Storage;
 
 namespace Seq.Infrastructure.Postgres;
 
@@ -357,6 +358,16 @@ public sealed class EmbeddedPostgres : IAsyncDisposable
             // Our settings live in a file of their own, rewritten at every start; ALTER SYSTEM still overrides them.
             File.AppendAllText(Path.Combine(staging, "postgresql.conf"), $"{Environment.NewLine}include = '{ClusterPaths.SettingsFileName}'{Environment.NewLine}");
             Directory.Move(staging, paths.DataDirectory);
+            try
+            {
+                DirectorySync.Flush(paths.ClusterDirectory);
+            }
+            catch (IOException e)
+            {
+                // A data directory whose name may not survive a crash is not kept: the next start makes it again.
+                Directory.Move(paths.DataDirectory, staging);
+                throw new EmbeddedPostgresException($"The new PostgreSQL cluster in {paths.DataDirectory} could not be made durable: {e.Message}", e);
+            }
         }
         finally
         {
@@ -543,15 +554,16 @@ public sealed class EmbeddedPostgres : IAsyncDisposable
     [UnsupportedOSPlatform("windows")]
     static void WritePrivateFile(string path, string contents)
     {
-        // Created with owner-only permissions from the start, so a secret is never readable by anyone else, even briefly.
-        File.Delete(path);
-        var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, UnixCreateMode = OwnerReadWrite };
-        using (var file = new FileStream(path, options))
+        // Created with owner-only permissions from the start, so a secret is never readable by anyone else, even briefly;
+        // and durably, with a failed fsync reported (ADR 0009), since a lost password file locks the server out of its cluster.
+        try
         {
-            file.Write(Encoding.UTF8.GetBytes(contents));
-            file.Flush(flushToDisk: true);
+            DurableFile.Replace(path, OwnerReadWrite, file => file.Write(Encoding.UTF8.GetBytes(contents)));
         }
-        File.SetUnixFileMode(path, OwnerReadWrite);
+        catch (IOException e)
+        {
+            throw new EmbeddedPostgresException($"The PostgreSQL cluster's file {path} could not be written: {e.Message}", e);
+        }
     }
 
     static void RemoveLeftoversOfFailedInitializations(ClusterPaths paths)

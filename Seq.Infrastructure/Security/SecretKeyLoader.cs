@@ -181,7 +181,8 @@ public static class SecretKeyLoader
             {
                 using var file = new FileStream(temporary, options);
                 file.Write(contents);
-                file.Flush(flushToDisk: true);
+                // Checked: FileStream.Flush(flushToDisk: true) does not report a failed fsync on Linux (ADR 0009).
+                DirectorySync.FlushFile(file);
             }
             finally
             {
@@ -190,8 +191,10 @@ public static class SecretKeyLoader
 
             // Without overwriting, so that of two processes initializing the same storage root at once, exactly one wins.
             File.Move(temporary, keyFile, overwrite: false);
-            DirectorySync.Flush(storageRoot);
-            return true;
+        }
+        catch (FileSyncException e)
+        {
+            throw new SecretKeyException($"The secret key file {keyFile} could not be written, so no key was stored: {e.Message}");
         }
         catch (IOException) when (File.Exists(keyFile))
         {
@@ -205,5 +208,18 @@ public static class SecretKeyLoader
         {
             File.Delete(temporary);
         }
+
+        try
+        {
+            DirectorySync.Flush(storageRoot);
+        }
+        catch (IOException e)
+        {
+            // The key's name may not survive a crash; nothing has been encrypted with it yet, so it is taken back (still
+            // under the creation lock) rather than used, and the next start makes a new one.
+            File.Delete(keyFile);
+            throw new SecretKeyException($"The secret key file {keyFile} could not be made durable, so no key was stored: {e.Message}");
+        }
+        return true;
     }
 }

@@ -23,11 +23,11 @@ public static partial class DirectorySync
 
         var descriptor = Open(directory, ReadOnly | Directory | CloseOnExec);
         if (descriptor < 0)
-            throw new IOException($"The directory {directory} could not be opened to make its entries durable (errno {Marshal.GetLastPInvokeError()}).");
+            throw new IOException($"The directory {directory} could not be opened to make its entries durable ({Describe(Marshal.GetLastPInvokeError())}).");
         try
         {
             if (Fsync(descriptor) != 0)
-                throw new IOException($"The directory {directory} could not be synced to disk (errno {Marshal.GetLastPInvokeError()}).");
+                throw new IOException($"The directory {directory} could not be synced to disk ({Describe(Marshal.GetLastPInvokeError())}).");
         }
         finally
         {
@@ -55,7 +55,7 @@ public static partial class DirectorySync
             if (DataSync(handle.DangerousGetHandle().ToInt32()) != 0)
             {
                 var errno = Marshal.GetLastPInvokeError();
-                throw new FileSyncException($"The file {file.Name} could not be synced to disk (errno {errno}: {Marshal.GetPInvokeErrorMessage(errno)}).", errno);
+                throw new FileSyncException($"The file {file.Name} could not be synced to disk ({Describe(errno)}).", errno);
             }
         }
         finally
@@ -64,6 +64,8 @@ public static partial class DirectorySync
                 handle.DangerousRelease();
         }
     }
+
+    static string Describe(int errno) => $"errno {errno}: {Marshal.GetPInvokeErrorMessage(errno)}";
 
     [LibraryImport("libc", EntryPoint = "fdatasync", SetLastError = true)]
     private static partial int DataSync(int descriptor);
