@@ -5,6 +5,7 @@ using Seq.Application.EventSourcing;
 using Seq.Domain;
 using Seq.Infrastructure;
 using Seq.Infrastructure.EventSourcing;
+using Seq.Infrastructure.Security;
 
 namespace Seq.Benchmarks;
 
@@ -25,7 +26,8 @@ sealed class EventStoreBenchmark(string connectionString, TimeSpan phase, int wr
         var serializer = new EventSerializer(EventTypeRegistry.ForDomain(typeof(BenchCounterIncremented).Assembly));
         var store = new PostgresEventStore(dataSource, serializer, [new BenchTotalsProjection()], new OperationContext(), TimeProvider.System, []);
 
-        // Warm up both paths (connections, prepared statements, JIT) before anything is timed.
+        // Warm up both paths (connection pool, JIT) before anything is timed. The server's data source prepares
+        // nothing (MaxAutoPrepare = 0, ADR 0014), so every statement is parsed and planned on every execution.
         await BaselineAsync(dataSource, TimeSpan.FromSeconds(2));
         await AppendsAsync(store, TimeSpan.FromSeconds(2));
 
@@ -50,6 +52,102 @@ sealed class EventStoreBenchmark(string connectionString, TimeSpan phase, int wr
         var (events, seconds) = await CatchUpAsync(dataSource, store, serializer);
         report.Add($"| Catch-up read of the global feed, deserialized | {events / seconds:F0} events/s | {events} events in {seconds:F2} s (target ≥ 150,000/s) |");
         return report;
+    }
+
+    /// <summary>
+    /// What automatic preparation would save: the same appends, raw inserts, single-writer latency and login-throttle
+    /// statements on two data sources in one process, the server's (MaxAutoPrepare 0, ADR 0014) and one with
+    /// MaxAutoPrepare 50 (what the server used before), interleaved round by round with the order alternating.
+    /// </summary>
+    public async Task<IReadOnlyList<string>> CompareAutoPrepareAsync()
+    {
+        await using var unprepared = DependencyInjection.CreateDataSource(connectionString);
+        await using var prepared = DependencyInjection.CreateDataSource(connectionString, maxAutoPrepare: 50);
+        await new SchemaMigrator(unprepared, NullLogger<SchemaMigrator>.Instance).MigrateAsync(default);
+        await ExecuteAsync(unprepared, BenchTotalsProjection.CreateTable);
+        await ExecuteAsync(unprepared, "CREATE TABLE IF NOT EXISTS bench_baseline (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, stream_id text NOT NULL, payload jsonb NOT NULL)");
+
+        var serializer = new EventSerializer(EventTypeRegistry.ForDomain(typeof(BenchCounterIncremented).Assembly));
+        var throttleOptions = new LoginThrottleOptions(AccountFreeFailures: 1_000_000, AddressFreeFailures: 1_000_000);
+        var sides = new[] { ("MaxAutoPrepare 0", unprepared), ("MaxAutoPrepare 50", prepared) }
+            .Select(s => new PrepareSide(s.Item1, s.Item2,
+                new PostgresEventStore(s.Item2, serializer, [new BenchTotalsProjection()], new OperationContext(), TimeProvider.System, []),
+                new LoginThrottle(s.Item2, TimeProvider.System, throttleOptions)))
+            .ToArray();
+
+        // Warm-up: connections, JIT, and on the prepared side the statements themselves (prepared on their 5th use).
+        foreach (var side in sides)
+        {
+            await BaselineAsync(side.DataSource, TimeSpan.FromSeconds(2));
+            await AppendsAsync(side.Store, TimeSpan.FromSeconds(2));
+            await ThrottleAsync(side, TimeSpan.FromSeconds(2));
+            await SingleWriterLatenciesAsync(side.Store, 200);
+        }
+
+        // The check that the two sides differ as intended: statements prepared on one pooled connection of each.
+        foreach (var side in sides)
+            Console.WriteLine($"{side.Name}: {await ScalarAsync(side.DataSource, "SELECT count(*) FROM pg_prepared_statements")} statements prepared on a pooled connection after the warm-up");
+
+        for (var round = 1; round <= rounds; round++)
+        {
+            // Interleaved, and the side that goes first alternates, so that the machine's noise and any drift
+            // within a round (table growth, autovacuum) fall on both sides alike.
+            foreach (var side in round % 2 == 1 ? sides : sides.Reverse())
+            {
+                Console.WriteLine($"round {round}, {side.Name}:");
+                side.Baseline.Add(await BaselineAsync(side.DataSource, phase));
+                side.Appends.Add(await AppendsAsync(side.Store, phase));
+                side.LatencyP50.Add(Percentile(await SingleWriterLatenciesAsync(side.Store, 1000), 0.5));
+                side.ThrottleRates.Add(await ThrottleAsync(side, phase));
+                Console.WriteLine($"  baseline {side.Baseline[^1]:F0}/s, appends {side.Appends[^1]:F0}/s, 1-writer p50 {side.LatencyP50[^1]:F3} ms, throttle {side.ThrottleRates[^1]:F0} logins/s");
+            }
+        }
+
+        var (off, on) = (sides[0], sides[1]);
+        string Ratios(Func<PrepareSide, List<double>> of) =>
+            string.Join(", ", of(off).Zip(of(on), (a, b) => (a / b).ToString("P0", System.Globalization.CultureInfo.InvariantCulture)));
+        var rows = new List<string>();
+        void Row(string name, Func<PrepareSide, List<double>> of, string unit, string format)
+        {
+            var ratios = of(off).Zip(of(on), (a, b) => a / b).ToList();
+            rows.Add($"| {name} | {Median(of(off)).ToString(format, System.Globalization.CultureInfo.InvariantCulture)} {unit} | {Median(of(on)).ToString(format, System.Globalization.CultureInfo.InvariantCulture)} {unit} | " +
+                $"**{Median(ratios):P0}** (rounds: {Ratios(of)}) |");
+        }
+        Row($"Raw Npgsql insert, 1 row per transaction, {writers} writers", s => s.Baseline, "tx/s", "N0");
+        Row($"1-event appends + inline projection, {writers} writers, distinct streams", s => s.Appends, "appends/s", "N0");
+        Row("1 writer, 1-event append + inline projection, p50 latency (1,000 appends per round)", s => s.LatencyP50, "ms", "F3");
+        Row($"Login-throttle statements of a successful login (reserve + record success), {ThrottleClients} clients", s => s.ThrottleRates, "logins/s", "N0");
+        rows.Add($"| Appends as a share of the raw insert on the same data source | {Median(off.Appends.Zip(off.Baseline, (a, b) => a / b).ToList()):P0} | {Median(on.Appends.Zip(on.Baseline, (a, b) => a / b).ToList()):P0} | medians of per-round ratios |");
+        return rows;
+    }
+
+    const int ThrottleClients = 4;
+
+    sealed record PrepareSide(string Name, NpgsqlDataSource DataSource, PostgresEventStore Store, LoginThrottle Throttle)
+    {
+        public List<double> Baseline { get; } = [];
+        public List<double> Appends { get; } = [];
+        public List<double> LatencyP50 { get; } = [];
+        public List<double> ThrottleRates { get; } = [];
+    }
+
+    // The throttle's part of a successful login, as Login.VerifyAsync does it around the password check.
+    async Task<double> ThrottleAsync(PrepareSide side, TimeSpan duration)
+    {
+        var run = Guid.NewGuid().ToString("N")[..8];
+        return await RunWritersAsync(duration, async (writer, cancellationToken) =>
+        {
+            var (username, address) = ($"bench-{run}-{writer}", $"10.0.{writer / 256}.{writer % 256}");
+            var count = 0L;
+            while (!cancellationToken.IsCancellationRequested)
+            {
+                if (await side.Throttle.ReserveAttemptAsync(username, address, CancellationToken.None) is not null)
+                    throw new InvalidOperationException("The throttle blocked a benchmark login.");
+                await side.Throttle.RecordSuccessAsync(username, address, CancellationToken.None);
+                count++;
+            }
+            return count;
+        }, ThrottleClients);
     }
 
     async Task<double> BaselineAsync(NpgsqlDataSource dataSource, TimeSpan duration)
@@ -85,13 +183,13 @@ sealed class EventStoreBenchmark(string connectionString, TimeSpan phase, int wr
         });
     }
 
-    async Task<double> RunWritersAsync(TimeSpan duration, Func<int, CancellationToken, Task<long>> writer)
+    async Task<double> RunWritersAsync(TimeSpan duration, Func<int, CancellationToken, Task<long>> writer, int? concurrency = null)
     {
         using var stop = new CancellationTokenSource();
         var process = Process.GetCurrentProcess();
         var cpuBefore = process.TotalProcessorTime;
         var clock = Stopwatch.StartNew();
-        var tasks = Enumerable.Range(0, writers).Select(w => Task.Run(() => writer(w, stop.Token))).ToArray();
+        var tasks = Enumerable.Range(0, concurrency ?? writers).Select(w => Task.Run(() => writer(w, stop.Token))).ToArray();
         stop.CancelAfter(duration);
         var counts = await Task.WhenAll(tasks);
         var elapsed = clock.Elapsed.TotalSeconds;

@@ -4,6 +4,7 @@ using Seq.Benchmarks;
 using Seq.Infrastructure.Postgres;
 
 // Usage: dotnet run -c Release --project Seq.Benchmarks -- eventstore [--seconds N] [--rounds N] [--feed-events N]
+//        dotnet run -c Release --project Seq.Benchmarks -- autoprepare [--seconds N] [--rounds N]
 //        dotnet run -c Release --project Seq.Benchmarks -- identity [--seconds N] [--rounds N]
 //        dotnet run -c Release --project Seq.Benchmarks -- auditfile [--seconds N] [--rounds N] [--writers N]
 //        dotnet run -c Release --project Seq.Benchmarks -- auditcost [--operations N] [--rounds N]
@@ -16,18 +17,18 @@ int Option(string name, int fallback)
     return index >= 0 && index + 1 < args.Length ? int.Parse(args[index + 1], System.Globalization.CultureInfo.InvariantCulture) : fallback;
 }
 
-if (suite is not ("eventstore" or "identity" or "auditfile" or "auditcost"))
+if (suite is not ("eventstore" or "autoprepare" or "identity" or "auditfile" or "auditcost"))
 {
-    Console.Error.WriteLine($"Unknown benchmark suite '{suite}'. Known: eventstore, identity, auditfile, auditcost.");
+    Console.Error.WriteLine($"Unknown benchmark suite '{suite}'. Known: eventstore, autoprepare, identity, auditfile, auditcost.");
     return 1;
 }
 
-void PrintTable(IReadOnlyList<string> rows)
+void PrintTable(IReadOnlyList<string> rows, string header = "| Measurement | Result | Notes |")
 {
     Console.WriteLine();
     Console.WriteLine($"Machine: {Environment.ProcessorCount} cores, {RuntimeInformation.OSDescription}, {RuntimeInformation.FrameworkDescription}; date {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC");
-    Console.WriteLine("| Measurement | Result | Notes |");
-    Console.WriteLine("|---|---|---|");
+    Console.WriteLine(header);
+    Console.WriteLine(string.Concat(Enumerable.Repeat("|---", header.Count(c => c == '|') - 1)) + "|");
     foreach (var row in rows)
         Console.WriteLine(row);
 }
@@ -66,9 +67,11 @@ try
 
     var rows = suite == "identity"
         ? await new IdentityBenchmark(connectionString, TimeSpan.FromSeconds(Option("--seconds", 15)), rounds: Option("--rounds", 3)).RunAsync()
+        : suite == "autoprepare"
+        ? await new EventStoreBenchmark(connectionString, TimeSpan.FromSeconds(Option("--seconds", 4)), writers: 16, rounds: Option("--rounds", 5), feedEvents: 0).CompareAutoPrepareAsync()
         : await new EventStoreBenchmark(connectionString, TimeSpan.FromSeconds(Option("--seconds", 10)), writers: 16, rounds: Option("--rounds", 3), feedEvents: Option("--feed-events", 300_000)).RunAsync();
 
-    PrintTable(rows);
+    PrintTable(rows, suite == "autoprepare" ? "| Measurement | MaxAutoPrepare 0 (the server) | MaxAutoPrepare 50 | 0 ÷ 50, median of rounds |" : "| Measurement | Result | Notes |");
     return 0;
 }
 finally

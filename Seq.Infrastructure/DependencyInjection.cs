@@ -50,7 +50,11 @@ public static class DependencyInjection
         return services;
     }
 
-    public static NpgsqlDataSource CreateDataSource(string connectionString)
+    public static NpgsqlDataSource CreateDataSource(string connectionString) => CreateDataSource(connectionString, maxAutoPrepare: 0);
+
+    /// <param name="maxAutoPrepare">Anything but 0 brings back the bug described below; only the benchmark driver
+    /// passes another value, to measure what automatic preparation would save (docs/benchmarks.md).</param>
+    internal static NpgsqlDataSource CreateDataSource(string connectionString, int maxAutoPrepare)
     {
         var builder = new NpgsqlDataSourceBuilder(connectionString);
         // No automatic preparation, even when the connection string asks for it. Npgsql (10.0.3 included) prepares a
@@ -58,7 +62,7 @@ public static class DependencyInjection
         // client sent (a NUL in a text parameter: 22021), it has already counted ParseComplete as "prepared" but never
         // read the row description, so the next use of that statement on that pooled connection expects no rows and
         // fails with "Received unexpected backend message DataRow", for whichever user's request draws it (ADR 0014).
-        builder.ConnectionStringBuilder.MaxAutoPrepare = 0;
+        builder.ConnectionStringBuilder.MaxAutoPrepare = maxAutoPrepare;
         // The server keeps no session state on pooled connections (no SET, no session advisory locks, no temp
         // tables), so the reset statements Npgsql would otherwise send with each reuse are pure overhead.
         builder.ConnectionStringBuilder.NoResetOnClose = true;
