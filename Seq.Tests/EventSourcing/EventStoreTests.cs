@@ -1,3 +1,6 @@
+using Npgsql;
+using Seq.Infrastructure;
+using Seq.Infrastructure.EventSourcing;
 using Seq.Application.Security;
 using Seq.Domain.Security;
 using Seq.Application.EventSourcing;
@@ -18,6 +21,39 @@ public sealed class EventStoreTests : IAsyncLifetime
 
     Task<long> LastSequenceValueAsync() =>
         _db.ScalarAsync<long>("SELECT coalesce(pg_sequence_last_value(pg_get_serial_sequence('events', 'seq')), 0)")!;
+
+    [Fact]
+    public async Task Appends_are_prepared_and_an_event_PostgreSQL_refuses_leaves_the_pooled_connection_usable_whichever_append_it_came_with()
+    {
+        // The data source prepares nothing by itself (ADR 0014), so the appends prepare their own statements, and a
+        // refused append must not spoil them. One connection, so every append runs where the refused one did; the
+        // refusal comes at each of the first appends, the first being the one that prepares the statements.
+        var connectionString = new NpgsqlConnectionStringBuilder(_db.ConnectionString) { MaxPoolSize = 1 }.ConnectionString;
+        for (var refusedAt = 1; refusedAt <= 6; refusedAt++)
+        {
+            await using var dataSource = DependencyInjection.CreateDataSource(connectionString);
+            var store = new PostgresEventStore(dataSource, _db.Serializer, [new CounterTotalsProjection()], new OperationContext(), TimeProvider.System, []);
+            var stream = NewStream();
+            var version = 0L;
+            for (var append = 1; append <= refusedAt + 6; append++)
+            {
+                if (append == refusedAt)
+                {
+                    // A NUL is refused when PostgreSQL converts the parameters (Bind): 22P05 in jsonb, 22021 in text.
+                    var refused = await Should.ThrowAsync<PostgresException>(() =>
+                        store.AppendAsync(stream, "Counter", version, [new CounterIncremented("a\0b", 1)], default));
+                    refused.SqlState.ShouldBeOneOf(PostgresErrorCodes.UntranslatableCharacter, PostgresErrorCodes.CharacterNotInRepertoire);
+                    continue;
+                }
+                version = await store.AppendAsync(stream, "Counter", version, [new CounterIncremented(stream, 1)], default);
+            }
+            version.ShouldBe(refusedAt + 5);
+
+            await using var connection = await dataSource.OpenConnectionAsync();
+            await using var prepared = new NpgsqlCommand("SELECT count(*) FROM pg_prepared_statements", connection);
+            ((long)(await prepared.ExecuteScalarAsync())!).ShouldBeGreaterThan(0, "the appends' statements are prepared on the connection");
+        }
+    }
 
     [Fact]
     public async Task Sixteen_concurrent_appends_with_the_same_expected_version_let_exactly_one_win_and_burn_no_sequence_value()

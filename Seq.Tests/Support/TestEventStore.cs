@@ -9,8 +9,9 @@ namespace Seq.Tests.Support;
 /// <summary>An event store on a fresh database of the shared test cluster, with the test counter projection.</summary>
 public sealed class TestEventStore : IAsyncDisposable
 {
-    TestEventStore(NpgsqlDataSource dataSource, OperationContext operation)
+    TestEventStore(string connectionString, NpgsqlDataSource dataSource, OperationContext operation)
     {
+        ConnectionString = connectionString;
         DataSource = dataSource;
         Operation = operation;
         Serializer = new EventSerializer(EventTypeRegistry.ForDomain(typeof(TestEventStore).Assembly));
@@ -18,6 +19,8 @@ public sealed class TestEventStore : IAsyncDisposable
         Feed = new GlobalFeed(dataSource, Serializer);
     }
 
+    /// <summary>The database's connection string, with its password (a data source's own leaves it out).</summary>
+    public string ConnectionString { get; }
     public NpgsqlDataSource DataSource { get; }
     public OperationContext Operation { get; }
     public EventSerializer Serializer { get; }
@@ -26,11 +29,12 @@ public sealed class TestEventStore : IAsyncDisposable
 
     public static async Task<TestEventStore> CreateAsync()
     {
-        var dataSource = DependencyInjection.CreateDataSource(await TestPostgres.CreateDatabaseAsync("es"));
+        var connectionString = await TestPostgres.CreateDatabaseAsync("es");
+        var dataSource = DependencyInjection.CreateDataSource(connectionString);
         await new SchemaMigrator(dataSource, NullLogger<SchemaMigrator>.Instance).MigrateAsync(CancellationToken.None);
         await using (var create = dataSource.CreateCommand(CounterTotalsProjection.CreateTable))
             await create.ExecuteNonQueryAsync();
-        return new TestEventStore(dataSource, new OperationContext());
+        return new TestEventStore(connectionString, dataSource, new OperationContext());
     }
 
     public async Task<T?> ScalarAsync<T>(string sql, params object[] values)
