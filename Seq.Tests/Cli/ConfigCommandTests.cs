@@ -247,6 +247,26 @@ public sealed class ConfigCommandTests : IDisposable
         result.Error.ShouldContain("empty password");
     }
 
+    [Theory]
+    [InlineData("short\n")]
+    [InlineData("1234567\n")]
+    public async Task Config_hash_refuses_a_password_the_first_run_administrator_could_not_be_given_in_clear(string input)
+    {
+        var result = await _seqsvr.RunWithInputAsync(input, "config", "hash");
+
+        result.ShouldBeAOneLineRefusal();
+        result.Error.ShouldContain("8 to 128 characters");
+    }
+
+    [Fact]
+    public async Task Config_hash_accepts_a_password_of_the_minimum_length()
+    {
+        var result = await _seqsvr.RunWithInputAsync("12345678\n", "config", "hash");
+
+        result.ExitCode.ShouldBe(0, result.Everything);
+        new PasswordHasher().Verify("12345678", result.Output.Trim()).ShouldBe(PasswordVerification.Succeeded);
+    }
+
     [Fact]
     [UnsupportedOSPlatform("windows")]
     public async Task Seq_json_is_owner_only_and_no_temporary_file_is_left_behind()
