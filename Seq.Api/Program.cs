@@ -52,6 +52,8 @@ static class Program
         {
             var storageRoot = StorageRoot.Resolve(storageOption, Environment.GetEnvironmentVariable);
             var configuration = HostConfiguration.Load(storageRoot, Environment.GetEnvironmentVariable);
+            // Before the secret key or the private cluster is created: a start that is refused leaves nothing behind.
+            configuration.Validate();
             var secretKey = await SecretKeyLoader.LoadAsync(
                 storageRoot, SecretKeyOptions.FromSettings(configuration.EnvironmentAndFile), loggerFactory.CreateLogger("Seq.SecretKey"), cancellationToken);
             configuration = configuration.WithProtector(new AesGcmSecretProtector(secretKey));
@@ -100,6 +102,12 @@ static class Program
                                        or SecretKeyException or SecretProtectionException or HostConfigurationException or FirstRunException)
         {
             logger.Fatal("{Problem}", e.Message);
+            return 1;
+        }
+        catch (IOException e) when (e.InnerException is Microsoft.AspNetCore.Connections.AddressInUseException)
+        {
+            // Kestrel's message names the address: "Failed to bind to address http://…: address already in use."
+            logger.Fatal("{Problem} Stop whatever listens there, or give other addresses in SEQ_API_LISTENURIS (api.listenUris).", e.Message);
             return 1;
         }
         catch (Exception e)

@@ -35,7 +35,13 @@ static class AuditCommands
             if (result.GetValue(keyOnInput))
                 key = SecretKey.FromBase64(console.ReadSecretLine("Secret key: ")?.Trim() ?? throw new CliException("No secret key was given on standard input."));
             else
-                key = await CliInstance.Open(result.GetValue(storage), console).LoadSecretKeyAsync(cancellationToken);
+            {
+                var instance = CliInstance.Open(result.GetValue(storage), console);
+                if (!instance.HasSecretKey)
+                    throw new CliException(
+                        $"There is no instance at {instance.StorageRoot} to take the secret key from: give its storage root with --storage, or the key with --key-on-input.");
+                key = await instance.LoadSecretKeyAsync(cancellationToken);
+            }
 
             var exitCode = 0;
             foreach (var session in Sessions(paths))

@@ -25,6 +25,14 @@ sealed class CliInstance
         return new CliInstance(root, HostConfiguration.Load(root, console.GetEnvironmentVariable), console);
     }
 
+    /// <summary>
+    /// Whether there is an instance's key to show: the key file the server's first start stores under the root, or
+    /// a provider that is asked for it each time.
+    /// </summary>
+    public bool HasSecretKey =>
+        File.Exists(Path.Combine(StorageRoot, SecretKeyLoader.KeyFileName))
+        || SecretKeyOptions.FromSettings(Configuration.EnvironmentAndFile).ProviderPath is not null;
+
     /// <summary>The key the server would use, found the way the server finds it; like the server, creates one when the root has none.</summary>
     public Task<SecretKey> LoadSecretKeyAsync(CancellationToken cancellationToken) =>
         SecretKeyLoader.LoadAsync(

@@ -122,6 +122,9 @@ static class ConfigCommands
             var password = console.ReadSecretLine("Password: ");
             if (string.IsNullOrEmpty(password))
                 throw new CliException("An empty password cannot be hashed: give the password on standard input.");
+            // A hash given at first start is taken as it is, so the rule the clear password would meet is applied here.
+            if (Seq.Application.Users.PasswordPolicy.ProblemWithBeforeFirstStart(password) is { } problem)
+                throw new CliException($"{problem} Nothing was hashed.");
             if (console.InputIsTerminal && console.ReadSecretLine("Again: ") != password)
                 throw new CliException("The two passwords differ.");
 

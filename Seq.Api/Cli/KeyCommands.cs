@@ -27,6 +27,11 @@ static class KeyCommands
             }
 
             var instance = CliInstance.Open(result.GetValue(storage), console);
+            // Loading would store a new key, and print a key that belongs to no instance.
+            if (!instance.HasSecretKey)
+                throw new CliException(
+                    $"There is no instance at {instance.StorageRoot} (it holds no {SecretKeyLoader.KeyFileName}): give the storage root a server has run on, " +
+                    "or use `seqsvr show-key --generate` for a new key to start one with.");
             var key = await instance.LoadSecretKeyAsync(cancellationToken);
             await console.Output.WriteLineAsync(key.ToBase64());
             return 0;

@@ -29,7 +29,10 @@ public static class SeqServer
             .MinimumLevel.Override("Microsoft", LogEventLevel.Warning)
             .MinimumLevel.Override("Microsoft.Hosting.Lifetime", LogEventLevel.Information)
             .Enrich.FromLogContext()
-            .WriteTo.Console(outputTemplate: "[{Timestamp:HH:mm:ss} {Level:u3}] {Message:lj}{NewLine}{Exception}")
+            // The host logs a failed start with its stack trace and then throws; the command line reports the exception itself.
+            .Filter.ByExcluding(e => e.MessageTemplate.Text == "Hosting failed to start"
+                                     && e.Properties.TryGetValue("SourceContext", out var source) && source.ToString() == "\"Microsoft.Extensions.Hosting.Internal.Host\"")
+            .WriteTo.Console(outputTemplate: "[{Timestamp:HH:mm:ss} {Level:u3}] {Message:lj}{NewLine}{Exception}", standardErrorFromLevel: LogEventLevel.Error)
             .CreateLogger();
 
     public static WebApplication Build(ServerOptions options, Serilog.ILogger logger)

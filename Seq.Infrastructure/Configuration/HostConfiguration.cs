@@ -81,7 +81,30 @@ public sealed class HostConfiguration
         if (!_stored.TryGetValue(setting.Key, out var stored))
             return null;
 
-        return setting.IsSecret ? Decrypt(setting, stored) : stored;
+        if (!setting.IsSecret)
+            return stored;
+
+        // Checked again once decrypted: a value stored before it was validated must not reach the server.
+        if (!setting.TryNormalize(Decrypt(setting, stored), out var secret, out var secretProblem))
+            throw new HostConfigurationException($"{FilePath}: {secretProblem} Store it again with `seqsvr secret set -k {setting.Key}`.");
+        return secret;
+    }
+
+    /// <summary>
+    /// Reads every setting that can be read without the secret key (all but the secrets kept in the file), so a
+    /// malformed one stops a start before anything is created.
+    /// </summary>
+    /// <exception cref="HostConfigurationException">The first malformed setting.</exception>
+    public void Validate()
+    {
+        foreach (var setting in HostSettingCatalogue.All)
+        {
+            if (setting.IsSecret && FromEnvironment(setting) is null)
+                continue;
+            if (Get(setting.Key) is { } value && setting.ProblemOnThisMachine(value) is { } problem)
+                throw new HostConfigurationException(
+                    $"{(FromEnvironment(setting) is null ? FilePath : setting.EnvironmentVariable)}: {problem}");
+        }
     }
 
     /// <summary>
@@ -132,6 +155,8 @@ public sealed class HostConfiguration
 
         if (!setting.TryNormalize(value, out var normalized, out var problem))
             throw new HostConfigurationException(problem!);
+        if (setting.ProblemOnThisMachine(normalized) is { } unusable)
+            throw new HostConfigurationException(unusable);
 
         Store(setting, normalized);
     }

@@ -24,6 +24,12 @@ public enum HostSettingKind
 
     /// <summary>IP addresses or CIDR networks (<c>10.0.0.0/8</c>), separated by commas.</summary>
     NetworkList,
+
+    /// <summary>A PostgreSQL connection string, as Npgsql reads it.</summary>
+    ConnectionString,
+
+    /// <summary>A fully qualified path to a directory that exists or can be created (nothing on the way is a file).</summary>
+    DirectoryPath,
 }
 
 /// <summary>
@@ -91,6 +97,26 @@ public sealed record HostSetting(string Section, string Name, HostSettingKind Ki
                     problem = $"{Key} must be a full path, not {Shown(value)}: a relative path would depend on the directory the server starts in.";
                 return problem is null;
 
+            case HostSettingKind.DirectoryPath:
+                normalized = value.Trim();
+                if (normalized.Contains('\0', StringComparison.Ordinal) || !System.IO.Path.IsPathFullyQualified(normalized))
+                    problem = $"{Key} must be a full path, not {Shown(value)}: a relative path would depend on the directory the server starts in.";
+                return problem is null;
+
+            case HostSettingKind.ConnectionString:
+                try
+                {
+                    var builder = new Npgsql.NpgsqlConnectionStringBuilder(value);
+                    if (string.IsNullOrWhiteSpace(builder.Host))
+                        problem = $"{Key} names no Host: give a PostgreSQL connection string such as Host=db;Database=seq;Username=seq;Password=….";
+                }
+                catch (Exception e) when (e is ArgumentException or KeyNotFoundException or FormatException or InvalidCastException or OverflowException)
+                {
+                    // Npgsql's message can quote part of the string, which may be the password.
+                    problem = $"{Key} is not a PostgreSQL connection string: give one such as Host=db;Database=seq;Username=seq;Password=….";
+                }
+                return problem is null;
+
             case HostSettingKind.Integer:
                 if (!long.TryParse(value.Trim(), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var number))
                     problem = $"{Key} must be a whole number, not {Shown(value)}.";
@@ -127,6 +153,32 @@ public sealed record HostSetting(string Section, string Name, HostSettingKind Ki
             default:
                 throw new ArgumentOutOfRangeException(nameof(Kind), Kind, null);
         }
+    }
+
+    /// <summary>
+    /// What makes a well-formed value unusable on this machine, such as a directory setting that names a file. Kept
+    /// apart from <see cref="TryNormalize"/> so that a file that no longer suits the machine can still be read and cleared.
+    /// </summary>
+    public string? ProblemOnThisMachine(string normalized)
+    {
+        if (Kind != HostSettingKind.DirectoryPath || NotADirectory(normalized) is not { } file)
+            return null;
+        return file == System.IO.Path.TrimEndingDirectorySeparator(normalized)
+            ? $"{Key} must be a directory, but {file} is a file: give a directory (it is created if it does not exist)."
+            : $"{Key} cannot be created at {normalized} because {file} is a file: give a directory whose parents are directories.";
+    }
+
+    /// <summary>The path itself, or the nearest existing ancestor, when it is something other than a directory.</summary>
+    static string? NotADirectory(string path)
+    {
+        for (var current = System.IO.Path.TrimEndingDirectorySeparator(path); !string.IsNullOrEmpty(current); current = System.IO.Path.GetDirectoryName(current))
+        {
+            if (Directory.Exists(current))
+                return null;
+            if (File.Exists(current))
+                return current;
+        }
+        return null;
     }
 
     string Shown(string value) => IsSecret ? "the value given" : $"'{value}'";
@@ -174,9 +226,9 @@ public static class HostSettingCatalogue
             "The URIs the server listens on, separated by commas (default http://localhost:5341)."),
         new("api", "trustedProxies", HostSettingKind.NetworkList, false,
             "Reverse proxies (addresses or CIDR networks) whose X-Forwarded-For and X-Forwarded-Proto are believed: the client's address and HTTPS come from them."),
-        new("storage", "connectionString", HostSettingKind.Text, true,
+        new("storage", "connectionString", HostSettingKind.ConnectionString, true,
             "A PostgreSQL connection string; without one the server runs a private cluster under the storage root."),
-        new("audit", "auditPath", HostSettingKind.Path, false,
+        new("audit", "auditPath", HostSettingKind.DirectoryPath, false,
             "A directory to write audit events to as newline-delimited JSON files."),
         new("audit", "auditServerUrl", HostSettingKind.Uri, false,
             "The Seq server that receives audit events."),

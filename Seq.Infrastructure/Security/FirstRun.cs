@@ -109,8 +109,8 @@ public static class FirstRun
         }
         else if (!string.IsNullOrEmpty(options.AdminPassword))
         {
-            if (options.AdminPassword.Length is < 8 or > User.MaximumPasswordLength)
-                throw new FirstRunException($"SEQ_FIRSTRUN_ADMINPASSWORD must be 8 to {User.MaximumPasswordLength} characters long.");
+            if (Seq.Application.Users.PasswordPolicy.ProblemWithBeforeFirstStart(options.AdminPassword) is { } problem)
+                throw new FirstRunException($"SEQ_FIRSTRUN_ADMINPASSWORD is refused: {problem}");
             hash = new PasswordHasher().Hash(options.AdminPassword);
         }
         else

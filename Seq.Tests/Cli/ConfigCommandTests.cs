@@ -181,6 +181,46 @@ public sealed class ConfigCommandTests : IDisposable
             .Get("storage.connectionString").ShouldBe("Host=db;Password=pw");
     }
 
+    [Theory]
+    [InlineData("garbage")]
+    [InlineData("Host=db;Nonsense=1;Password=hunter22")]
+    [InlineData("Database=seq;Password=hunter22")]
+    public async Task Secret_set_refuses_a_malformed_connection_string_in_one_line_without_creating_a_key_or_repeating_it(string connectionString)
+    {
+        var result = await _seqsvr.RunAsync("secret", "set", "-k", "storage.connectionString", "-v", connectionString);
+
+        result.ShouldBeAOneLineRefusal();
+        result.Error.ShouldContain("storage.connectionString");
+        result.Error.ShouldNotContain("hunter22");
+        result.Error.ShouldNotContain("Nonsense");
+        Directory.Exists(_seqsvr.StorageRoot).ShouldBeFalse();
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("below")]
+    public async Task Config_set_refuses_an_audit_path_that_is_a_file_or_under_one_in_one_line(string below)
+    {
+        Directory.CreateDirectory(_seqsvr.StorageRoot);
+        var file = Path.Combine(_seqsvr.StorageRoot, "audit-file");
+        File.WriteAllText(file, "not a directory");
+
+        var result = await _seqsvr.RunAsync("config", "set", "-k", "audit.auditPath", "-v", Path.Combine(file, below));
+
+        result.ShouldBeAOneLineRefusal();
+        result.Error.ShouldContain($"{file} is a file");
+        File.Exists(_seqsvr.ConfigurationFile).ShouldBeFalse();
+    }
+
+    [Fact]
+    public async Task Config_set_accepts_an_audit_directory_that_exists_or_can_be_created()
+    {
+        Directory.CreateDirectory(Path.Combine(_seqsvr.StorageRoot, "audit"));
+
+        (await _seqsvr.RunAsync("config", "set", "-k", "audit.auditPath", "-v", Path.Combine(_seqsvr.StorageRoot, "audit"))).ExitCode.ShouldBe(0);
+        (await _seqsvr.RunAsync("config", "set", "-k", "audit.auditPath", "-v", Path.Combine(_seqsvr.StorageRoot, "new", "audit"))).ExitCode.ShouldBe(0);
+    }
+
     [Fact]
     public async Task Secret_set_on_a_setting_that_is_not_secret_exits_1_without_creating_a_key()
     {
@@ -245,6 +285,26 @@ public sealed class ConfigCommandTests : IDisposable
         result.ExitCode.ShouldBe(1);
         result.Output.ShouldBeEmpty();
         result.Error.ShouldContain("empty password");
+    }
+
+    [Theory]
+    [InlineData("short\n")]
+    [InlineData("1234567\n")]
+    public async Task Config_hash_refuses_a_password_the_first_run_administrator_could_not_be_given_in_clear(string input)
+    {
+        var result = await _seqsvr.RunWithInputAsync(input, "config", "hash");
+
+        result.ShouldBeAOneLineRefusal();
+        result.Error.ShouldContain("8 to 128 characters");
+    }
+
+    [Fact]
+    public async Task Config_hash_accepts_a_password_of_the_minimum_length()
+    {
+        var result = await _seqsvr.RunWithInputAsync("12345678\n", "config", "hash");
+
+        result.ExitCode.ShouldBe(0, result.Everything);
+        new PasswordHasher().Verify("12345678", result.Output.Trim()).ShouldBe(PasswordVerification.Succeeded);
     }
 
     [Fact]

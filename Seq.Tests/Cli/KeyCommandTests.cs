@@ -38,13 +38,26 @@ public sealed class KeyCommandTests : IDisposable
     }
 
     [Fact]
-    public async Task Show_key_on_a_new_storage_root_keeps_the_key_it_prints_for_the_server()
+    public async Task Show_key_on_a_storage_root_that_does_not_exist_refuses_in_one_line_and_creates_nothing()
     {
         var shown = await _seqsvr.RunAsync("show-key");
 
-        shown.ExitCode.ShouldBe(0);
-        (await LoadAsServerDoesAsync()).ToBase64().ShouldBe(shown.Output.Trim());
-        shown.Error.ShouldNotContain(shown.Output.Trim());
+        shown.ShouldBeAOneLineRefusal();
+        shown.Error.ShouldContain(_seqsvr.StorageRoot);
+        shown.Error.ShouldContain("--generate");
+        Directory.Exists(_seqsvr.StorageRoot).ShouldBeFalse();
+    }
+
+    [Fact]
+    public async Task Show_key_on_a_storage_root_with_settings_but_no_instance_refuses_and_stores_no_key()
+    {
+        (await _seqsvr.RunAsync("config", "set", "-k", "audit.auditPath", "-v", "/data/Audit")).ExitCode.ShouldBe(0);
+        _seqsvr.Environment["SEQ_STORAGE_SECRETKEY"] = SecretKey.Generate().ToBase64();
+
+        var shown = await _seqsvr.RunAsync("show-key");
+
+        shown.ShouldBeAOneLineRefusal();
+        File.Exists(Path.Combine(_seqsvr.StorageRoot, SecretKeyLoader.KeyFileName)).ShouldBeFalse();
     }
 
     [Fact]
@@ -52,6 +65,7 @@ public sealed class KeyCommandTests : IDisposable
     {
         var given = SecretKey.Generate().ToBase64();
         _seqsvr.Environment["SEQ_STORAGE_SECRETKEY"] = given;
+        await LoadAsServerDoesAsync();
 
         var shown = await _seqsvr.RunAsync("show-key");
 

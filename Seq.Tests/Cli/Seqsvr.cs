@@ -4,6 +4,15 @@ namespace Seq.Tests.Cli;
 sealed record CliResult(int ExitCode, string Output, string Error)
 {
     public string Everything => Output + Error;
+
+    /// <summary>Refused as a user should see it: exit code 1, nothing on standard output, one line and no stack trace on standard error.</summary>
+    public void ShouldBeAOneLineRefusal()
+    {
+        ExitCode.ShouldBe(1, Everything);
+        Output.ShouldBeEmpty();
+        Error.TrimEnd().Split('\n').Length.ShouldBe(1, Error);
+        Error.ShouldNotContain("   at ");
+    }
 }
 
 /// <summary>

@@ -57,7 +57,8 @@ public sealed class DurableWriteFaultTests : IDisposable
     [InlineData(DirectorySyncFails)]
     public async Task A_secret_key_whose_fsync_fails_is_not_stored_and_the_command_says_so_in_one_line(string failing)
     {
-        var (exitCode, output, error) = await RunAsync(failing, "show-key");
+        // `secret set` is the one command that stores a key in a new storage root (show-key refuses one with no instance).
+        var (exitCode, output, error) = await RunAsync(failing, "secret", "set", "-k", "firstRun.adminPassword", "-v", "first-run-password-1");
 
         exitCode.ShouldBe(1, output + error);
         InjectedFaultWasHit();
@@ -69,6 +70,7 @@ public sealed class DurableWriteFaultTests : IDisposable
         File.Exists(Path.Combine(Storage, SecretKeyLoader.KeyFileName)).ShouldBeFalse();
         Entries().ShouldNotContain(e => e.EndsWith(".tmp", StringComparison.Ordinal));
 
+        (await RunAsync(null, "secret", "set", "-k", "firstRun.adminPassword", "-v", "first-run-password-1")).ExitCode.ShouldBe(0);
         var (again, key, againError) = await RunAsync(null, "show-key");
         again.ShouldBe(0, againError);
         Convert.FromBase64String(key.Trim()).Length.ShouldBe(32);
@@ -91,7 +93,7 @@ public sealed class DurableWriteFaultTests : IDisposable
     public async Task A_first_start_whose_fsync_fails_while_writing_the_cluster_password_stops_and_leaves_no_password_or_cluster()
     {
         // The key already exists, so the first fsync of this start is the private cluster's password file.
-        (await RunAsync(null, "show-key")).ExitCode.ShouldBe(0);
+        (await RunAsync(null, "secret", "set", "-k", "firstRun.adminPassword", "-v", SeqsvrProcess.AdminPassword)).ExitCode.ShouldBe(0);
         var cluster = Path.Combine(Storage, "PostgreSQL");
 
         await using var server = SeqsvrProcess.Start(Storage, wrapper: StraceWrapper(DataSyncFails));

@@ -14,6 +14,7 @@ public sealed class SeqsvrProcess : IAsyncDisposable
 {
     readonly Process _process;
     readonly ConcurrentQueue<string> _output = new();
+    readonly ConcurrentQueue<string> _error = new();
     readonly bool _wrapped;
 
     SeqsvrProcess(Process process, int port, bool wrapped)
@@ -22,13 +23,16 @@ public sealed class SeqsvrProcess : IAsyncDisposable
         _wrapped = wrapped;
         Client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(15) };
         process.OutputDataReceived += (_, e) => { if (e.Data is not null) _output.Enqueue(e.Data); };
-        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) _output.Enqueue(e.Data); };
+        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) { _output.Enqueue(e.Data); _error.Enqueue(e.Data); } };
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
     }
 
     public HttpClient Client { get; }
     public string Output => string.Join('\n', _output);
+
+    /// <summary>Standard error alone (it is in <see cref="Output"/> too), complete once the process has exited.</summary>
+    public IReadOnlyList<string> ErrorLines => [.. _error];
     public bool HasExited => _process.HasExited;
     public int ExitCode => _process.ExitCode;
 
