@@ -43,6 +43,36 @@ public sealed partial class ReadmeAccuracyTests
         JsonDocument.Parse(body).RootElement.GetProperty("Error").GetString()!.ShouldContain("send Content-Type: application/json");
     }
 
+    [Fact]
+    public void The_README_says_strace_must_be_installed_and_names_every_test_class_that_runs_it()
+    {
+        var readme = Readme();
+        var tests = Path.Combine(TestRunCleanupTests.RepositoryRoot(), "Seq.Tests");
+        var separator = Path.DirectorySeparatorChar;
+        var classes = Directory.EnumerateFiles(tests, "*Tests.cs", SearchOption.AllDirectories)
+            .Where(f => !f.Contains($"{separator}bin{separator}", StringComparison.Ordinal) && !f.Contains($"{separator}obj{separator}", StringComparison.Ordinal))
+            .Where(f => Path.GetFileName(f) != "ReadmeAccuracyTests.cs" && File.ReadAllText(f).Contains("\"strace\"", StringComparison.Ordinal))
+            .Select(Path.GetFileNameWithoutExtension)
+            .ToList();
+
+        classes.ShouldNotBeEmpty();
+        readme.ShouldContain("a default Debian install does not have");
+        classes.Where(c => !readme.Contains($"`{c}`", StringComparison.Ordinal)).ShouldBeEmpty("every test class that runs strace is named in the README");
+    }
+
+    [Fact]
+    public void The_package_versions_comment_points_at_a_README_section_that_exists()
+    {
+        var props = File.ReadAllText(Path.Combine(TestRunCleanupTests.RepositoryRoot(), "Directory.Packages.props"));
+        var reference = ReadmeSectionReference().Match(props);
+        reference.Success.ShouldBeTrue("Directory.Packages.props names the README section it means");
+
+        Readme().Split('\n').ShouldContain($"## {reference.Groups["section"].Value}");
+    }
+
     [GeneratedRegex(@"After (?<account>\d+) failures for one account, or (?<address>\d+) from one address")]
     private static partial Regex ThrottleSentence();
+
+    [GeneratedRegex("see README, \"(?<section>[^\"]+)\"")]
+    private static partial Regex ReadmeSectionReference();
 }
