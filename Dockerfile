@@ -6,6 +6,10 @@ COPY . .
 RUN dotnet publish Seq.Api/Seq.Api.csproj -c Release -o /app
 
 FROM mcr.microsoft.com/dotnet/aspnet:10.0
+# The base image has neither curl nor wget; docker-compose.yml's healthcheck asks /health with curl.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends curl \
+    && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY --from=build /app .
 ENV SEQ_STORAGE_ROOTPATH=/data \

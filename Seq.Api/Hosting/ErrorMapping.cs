@@ -76,10 +76,13 @@ sealed class ErrorMapping(RequestDelegate next, ILogger<ErrorMapping> logger)
         return messages.Length == 0 ? "The request is not valid." : string.Join(" ", messages);
     }
 
+    // Every body the API reads is JSON, so a 415 (missing or other Content-Type) can say exactly what to send.
+    const string UnsupportedMediaType = "The request body must be JSON: send Content-Type: application/json.";
+
     static string DescribeBadRequest(int status) => status switch
     {
         StatusCodes.Status400BadRequest => "The request could not be read: the body must be well-formed JSON of the expected shape, and route and query values must have the expected types.",
-        StatusCodes.Status415UnsupportedMediaType => "The request body must be JSON (Content-Type: application/json).",
+        StatusCodes.Status415UnsupportedMediaType => UnsupportedMediaType,
         _ => DescribeStatus(status),
     };
 
@@ -92,6 +95,7 @@ sealed class ErrorMapping(RequestDelegate next, ILogger<ErrorMapping> logger)
         StatusCodes.Status408RequestTimeout => "The request did not arrive in time.",
         StatusCodes.Status413PayloadTooLarge => "The request body is too large.",
         StatusCodes.Status414UriTooLong => "The request's address is too long.",
+        StatusCodes.Status415UnsupportedMediaType => UnsupportedMediaType,
         StatusCodes.Status431RequestHeaderFieldsTooLarge => "The request has too many headers, or headers too large.",
         StatusCodes.Status505HttpVersionNotsupported => "The request's HTTP version is not supported.",
         _ => "The request could not be completed.",

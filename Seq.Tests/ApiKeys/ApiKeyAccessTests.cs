@@ -10,15 +10,26 @@ namespace Seq.Tests.ApiKeys;
 /// <summary>ADR 0005's rule against escalation, over HTTP: a key may be changed or deleted only by someone who holds what it carries.</summary>
 public sealed class ApiKeyAccessTests : IAsyncLifetime
 {
+    readonly TestPaths _paths = new();
     TestServer _server = null!;
 
     public async Task InitializeAsync() =>
         _server = await TestServer.StartAsync(o => o with
         {
-            Audit = new AuditOptions(Path.Combine(Path.GetTempPath(), "seq-audit-test-" + Guid.NewGuid().ToString("N")[..8]), null, null),
+            Audit = new AuditOptions(_paths.New("audit-test"), null, null),
         });
 
-    public async Task DisposeAsync() => await _server.DisposeAsync();
+    public async Task DisposeAsync()
+    {
+        try
+        {
+            await _server.DisposeAsync();
+        }
+        finally
+        {
+            _paths.Dispose();
+        }
+    }
 
     static string Unique(string prefix) => $"{prefix}-{Guid.NewGuid():N}"[..20];
 

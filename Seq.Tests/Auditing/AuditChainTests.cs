@@ -4,12 +4,13 @@ using Seq.Application.Security;
 using Seq.Infrastructure.Auditing;
 using Seq.Infrastructure.Security;
 using Seq.Tests.Cli;
+using Seq.Tests.Support;
 
 namespace Seq.Tests.Auditing;
 
 public sealed class AuditChainTests : IDisposable
 {
-    readonly string _directory = Path.Combine(Path.GetTempPath(), "seq-chain-" + Guid.NewGuid().ToString("N")[..8]);
+    readonly string _directory = TestDirectories.NewPath("chain");
     readonly SecretKey _key = SecretKey.Generate();
 
     async Task<string[]> WriteAuditFileAsync(int events)

@@ -17,9 +17,13 @@ public sealed class ExplodingSettingBehaviour<TRequest, TResponse> : IPipelineBe
         request is ChangeSettingCommand { Value: "explode" } ? throw new InvalidOperationException("The probe broke the operation on purpose.") : next();
 }
 
-public sealed class AuditFaultTests
+public sealed class AuditFaultTests : IDisposable
 {
-    static string NewAuditDirectory() => Path.Combine(Path.GetTempPath(), "seq-audit-fault-" + Guid.NewGuid().ToString("N")[..8]);
+    readonly TestPaths _paths = new();
+
+    public void Dispose() => _paths.Dispose();
+
+    string NewAuditDirectory() => _paths.New("audit-fault");
 
     [Fact]
     public async Task An_unexpected_error_is_recorded_as_fail_with_the_full_error_and_stack_trace()

@@ -18,7 +18,7 @@ public sealed class AuditFsyncFaultTests : IDisposable
 {
     static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
 
-    readonly string _root = Path.Combine(Path.GetTempPath(), "seq-fsync-" + Guid.NewGuid().ToString("N")[..8]);
+    readonly string _root = TestDirectories.NewPath("fsync");
 
     string Storage => Path.Combine(_root, "storage");
     string AuditDirectory => Path.Combine(_root, "audit");

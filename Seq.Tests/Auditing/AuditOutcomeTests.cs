@@ -91,13 +91,24 @@ public sealed class AuditOutcomeTests : IAsyncLifetime
 {
     const string SettingPath = "/api/settings/setting-InstanceTitle";
 
+    readonly TestPaths _paths = new();
     AuditListener _listener = null!;
 
     public async Task InitializeAsync() => _listener = await AuditListener.StartAsync();
 
-    public async Task DisposeAsync() => await _listener.DisposeAsync();
+    public async Task DisposeAsync()
+    {
+        try
+        {
+            await _listener.DisposeAsync();
+        }
+        finally
+        {
+            _paths.Dispose();
+        }
+    }
 
-    static string NewAuditDirectory() => Path.Combine(Path.GetTempPath(), "seq-audit-outcome-" + Guid.NewGuid().ToString("N")[..8]);
+    string NewAuditDirectory() => _paths.New("audit-outcome");
 
     static string? Text(JsonElement e, string property) => e.TryGetProperty(property, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
 

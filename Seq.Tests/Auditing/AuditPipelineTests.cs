@@ -38,9 +38,13 @@ public sealed class BeginOnDiskProbe<TRequest, TResponse>(HandlerProbe probe, Op
     }
 }
 
-public sealed class AuditPipelineTests
+public sealed class AuditPipelineTests : IDisposable
 {
-    static string NewAuditDirectory() => Path.Combine(Path.GetTempPath(), "seq-audit-test-" + Guid.NewGuid().ToString("N")[..8]);
+    readonly TestPaths _paths = new();
+
+    public void Dispose() => _paths.Dispose();
+
+    string NewAuditDirectory() => _paths.New("audit-test");
 
     static Task<TestServer> StartAuditedAsync(string directory, HandlerProbe? probe = null) =>
         TestServer.StartAsync(o => o with

@@ -17,7 +17,7 @@ public sealed class AuditQueueTests : IDisposable
 {
     static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
 
-    readonly string _root = Path.Combine(Path.GetTempPath(), "seq-audit-queue-" + Guid.NewGuid().ToString("N")[..8]);
+    readonly string _root = TestDirectories.NewPath("audit-queue");
     readonly SecretKey _key = SecretKey.Generate();
 
     /// <summary>An audit directory that cannot be created until <paramref name="repair"/> is called: a file stands in its place.</summary>

@@ -7,8 +7,12 @@ using Seq.Tests.Support;
 
 namespace Seq.Tests.Auditing;
 
-public sealed class EndpointRefusalAuditTests
+public sealed class EndpointRefusalAuditTests : IDisposable
 {
+    readonly TestPaths _paths = new();
+
+    public void Dispose() => _paths.Dispose();
+
     const string ChosenToken = "chosen-token-0123456789";
 
     sealed record Refusal(string What, HttpMethod Method, string Path, string Body, string Operation, string Explanation);
@@ -55,7 +59,7 @@ public sealed class EndpointRefusalAuditTests
     [Fact]
     public async Task Every_refusal_of_an_audited_request_is_a_400_with_an_error_and_a_Begin_and_an_Abandon_with_one_operation_id()
     {
-        var directory = Path.Combine(Path.GetTempPath(), "seq-audit-test-" + Guid.NewGuid().ToString("N")[..8]);
+        var directory = _paths.New("audit-test");
         await using var server = await TestServer.StartAsync(o => o with { Audit = new AuditOptions(directory, null, null) });
         server.Secrets.AddRange([ChosenToken, "feed-token-7Qx9"]);
 

@@ -11,7 +11,7 @@ public sealed class FileAuditTargetTests : IDisposable
 {
     static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
 
-    readonly string _root = Path.Combine(Path.GetTempPath(), "seq-audit-" + Guid.NewGuid().ToString("N")[..8]);
+    readonly string _root = TestDirectories.NewPath("audit");
     readonly string _session = "S" + Guid.NewGuid().ToString("N")[..19];
     readonly RecordingLogger<FileAuditTarget> _log = new();
 

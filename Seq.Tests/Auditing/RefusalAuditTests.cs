@@ -9,9 +9,13 @@ using Xunit.Abstractions;
 namespace Seq.Tests.Auditing;
 
 /// <summary>Refused requests cannot fill the audit disk, and the number refused is never lost (ADR 0011).</summary>
-public sealed class RefusalAuditTests(ITestOutputHelper output)
+public sealed class RefusalAuditTests(ITestOutputHelper output) : IDisposable
 {
-    static string NewAuditDirectory() => Path.Combine(Path.GetTempPath(), "seq-audit-refusal-" + Guid.NewGuid().ToString("N")[..8]);
+    readonly TestPaths _paths = new();
+
+    public void Dispose() => _paths.Dispose();
+
+    string NewAuditDirectory() => _paths.New("audit-refusal");
 
     static string? Text(JsonElement e, string property) => e.TryGetProperty(property, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
 

@@ -1,3 +1,5 @@
+using Seq.Tests.Support;
+
 namespace Seq.Tests.Cli;
 
 /// <summary>What one run of the <c>seqsvr</c> command line left behind.</summary>
@@ -23,7 +25,7 @@ sealed class Seqsvr : IDisposable
 {
     public Seqsvr()
     {
-        StorageRoot = Path.Combine(Path.GetTempPath(), $"seq-cli-{Guid.NewGuid():N}");
+        StorageRoot = TestDirectories.NewPath("cli");
     }
 
     public string StorageRoot { get; }

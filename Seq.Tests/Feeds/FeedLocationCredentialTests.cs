@@ -12,17 +12,28 @@ public sealed class FeedLocationCredentialTests : IAsyncLifetime
     const string Token = "feedtoken-9XyZ-k2Lm";
     const string Address = "nuget.example.com/v3/index.json";
 
+    readonly TestPaths _paths = new();
     TestServer _server = null!;
 
     public async Task InitializeAsync()
     {
-        var directory = Path.Combine(Path.GetTempPath(), "seq-audit-test-" + Guid.NewGuid().ToString("N")[..8]);
+        var directory = _paths.New("audit-test");
         _server = await TestServer.StartAsync(o => o with { Audit = new AuditOptions(directory, null, null) });
         // The server's disposal checks that no audit file holds any of these.
         _server.Secrets.AddRange([User, Token]);
     }
 
-    public async Task DisposeAsync() => await _server.DisposeAsync();
+    public async Task DisposeAsync()
+    {
+        try
+        {
+            await _server.DisposeAsync();
+        }
+        finally
+        {
+            _paths.Dispose();
+        }
+    }
 
     /// <summary>User information as URLs write it, and as lenient parsers would still find it.</summary>
     static readonly string[] LocationsWithCredentials =

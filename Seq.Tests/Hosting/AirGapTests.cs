@@ -7,7 +7,7 @@ namespace Seq.Tests.Hosting;
 
 public sealed partial class AirGapTests : IDisposable
 {
-    readonly string _root = Path.Combine(Path.GetTempPath(), "seq-airgap-" + Guid.NewGuid().ToString("N")[..8]);
+    readonly string _root = TestDirectories.NewPath("airgap");
 
     [Fact]
     public async Task A_full_start_up_and_a_run_of_the_api_open_no_connection_beyond_the_machine()

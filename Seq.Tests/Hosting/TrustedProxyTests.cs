@@ -6,9 +6,13 @@ using Seq.Tests.Support;
 
 namespace Seq.Tests.Hosting;
 
-public sealed class TrustedProxyTests
+public sealed class TrustedProxyTests : IDisposable
 {
-    static string NewAuditDirectory() => Path.Combine(Path.GetTempPath(), "seq-proxy-" + Guid.NewGuid().ToString("N")[..8]);
+    readonly TestPaths _paths = new();
+
+    public void Dispose() => _paths.Dispose();
+
+    string NewAuditDirectory() => _paths.New("proxy");
 
     static HttpRequestMessage Login(string username, string password, string forwardedFor)
     {

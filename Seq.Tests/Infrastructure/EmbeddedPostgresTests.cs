@@ -5,6 +5,7 @@ using System.Security.Cryptography;
 using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
 using Seq.Infrastructure.Postgres;
+using Seq.Tests.Support;
 
 namespace Seq.Tests.Infrastructure;
 
@@ -15,7 +16,7 @@ public sealed class EmbeddedPostgresTests : IAsyncLifetime
     const UnixFileMode OwnerReadWrite = UnixFileMode.UserRead | UnixFileMode.UserWrite;
     const UnixFileMode OwnerOnly = OwnerReadWrite | UnixFileMode.UserExecute;
 
-    readonly string _storageRoot = Path.Combine(Path.GetTempPath(), $"seq-embedded-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4))}");
+    readonly string _storageRoot = TestDirectories.NewPath("embedded");
     readonly List<EmbeddedPostgres> _clusters = [];
     readonly List<string> _directoriesToDelete = [];
 

@@ -7,7 +7,7 @@ namespace Seq.Tests.Security;
 
 public sealed class SecretKeyLifecycleTests : IDisposable
 {
-    readonly string _root = Path.Combine(Path.GetTempPath(), "seq-keys-" + Guid.NewGuid().ToString("N")[..8]);
+    readonly string _root = TestDirectories.NewPath("keys");
 
     static string NewKey() => Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
 

@@ -11,7 +11,7 @@ public sealed class SecretKeyLoaderTests : IDisposable
 {
     const UnixFileMode OwnerReadWrite = UnixFileMode.UserRead | UnixFileMode.UserWrite;
 
-    readonly string _parent = Path.Combine(Path.GetTempPath(), $"seq-key-loader-{Guid.NewGuid():N}");
+    readonly string _parent = TestDirectories.NewPath("key-loader");
     readonly string _root;
     readonly string _keyFile;
     readonly RecordingLogger _log = new();

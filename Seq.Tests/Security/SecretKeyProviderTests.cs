@@ -11,7 +11,7 @@ public sealed class SecretKeyProviderTests : IDisposable
 {
     const UnixFileMode Executable = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
 
-    readonly string _directory = Path.Combine(Path.GetTempPath(), $"seq-key-provider-{Guid.NewGuid():N}");
+    readonly string _directory = TestDirectories.NewPath("key-provider");
     readonly string _root;
     readonly RecordingLogger _log = new();
 

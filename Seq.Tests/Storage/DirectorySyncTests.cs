@@ -2,12 +2,13 @@ using System.Diagnostics;
 using Seq.Infrastructure.Configuration;
 using Seq.Infrastructure.Security;
 using Seq.Infrastructure.Storage;
+using Seq.Tests.Support;
 
 namespace Seq.Tests.Storage;
 
 public sealed class DirectorySyncTests : IDisposable
 {
-    readonly string _root = Path.Combine(Path.GetTempPath(), "seq-dirsync-" + Guid.NewGuid().ToString("N")[..8]);
+    readonly string _root = TestDirectories.NewPath("dirsync");
 
     [Fact]
     public void Flushing_an_existing_directory_succeeds_and_a_missing_one_is_a_clear_error()

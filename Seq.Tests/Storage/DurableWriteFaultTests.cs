@@ -18,7 +18,7 @@ public sealed class DurableWriteFaultTests : IDisposable
     // Only the directory's fsync fails, after the new file has been renamed into place.
     const string DirectorySyncFails = "fsync";
 
-    readonly string _root = Path.Combine(Path.GetTempPath(), "seq-durable-" + Guid.NewGuid().ToString("N")[..8]);
+    readonly string _root = TestDirectories.NewPath("durable");
 
     string Storage => Path.Combine(_root, "storage");
     string TraceFile => Path.Combine(_root, "eio.trace");
