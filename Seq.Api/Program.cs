@@ -6,6 +6,7 @@ using Seq.Infrastructure.Auditing;
 using Seq.Infrastructure.Configuration;
 using Seq.Infrastructure.Postgres;
 using Seq.Infrastructure.Security;
+using Seq.Infrastructure.Storage;
 using Serilog.Extensions.Logging;
 
 namespace Seq.Api;
@@ -48,9 +49,12 @@ static class Program
         var logger = SeqServer.CreateLogger();
         using var loggerFactory = new SerilogLoggerFactory(logger);
         EmbeddedPostgres? embedded = null;
+        IDisposable? storageRootLock = null;
         try
         {
             var storageRoot = StorageRoot.Resolve(storageOption, Environment.GetEnvironmentVariable);
+            // Before anything under the root is read or created: a second server on it must change nothing.
+            storageRootLock = StorageRootLock.Acquire(storageRoot);
             var configuration = HostConfiguration.Load(storageRoot, Environment.GetEnvironmentVariable);
             var secretKey = await SecretKeyLoader.LoadAsync(
                 storageRoot, SecretKeyOptions.FromSettings(configuration.EnvironmentAndFile), loggerFactory.CreateLogger("Seq.SecretKey"), cancellationToken);
@@ -97,7 +101,8 @@ static class Program
             return 0;
         }
         catch (Exception e) when (e is PostgresBinariesNotFoundException or EmbeddedPostgresException
-                                       or SecretKeyException or SecretProtectionException or HostConfigurationException or FirstRunException)
+                                       or SecretKeyException or SecretProtectionException or HostConfigurationException or FirstRunException
+                                       or StorageRootInUseException)
         {
             logger.Fatal("{Problem}", e.Message);
             return 1;
@@ -111,6 +116,7 @@ static class Program
         {
             if (embedded is not null)
                 await embedded.DisposeAsync();
+            storageRootLock?.Dispose();
             (logger as IDisposable)?.Dispose();
         }
     }

@@ -1,0 +1,42 @@
+namespace Seq.Infrastructure.Storage;
+
+/// <summary>Another process holds the storage root. The message names the root and the holder and is one line.</summary>
+public sealed class StorageRootInUseException(string message) : Exception(message);
+
+/// <summary>
+/// One server per storage root: the running server holds <c>{storageRoot}/.lock</c> for its whole run, so that a second
+/// server on the same root refuses to start instead of taking over the first one's cluster and files.
+/// </summary>
+public static class StorageRootLock
+{
+    public const string FileName = ".lock";
+
+    /// <summary>Holds the storage root until disposed; creates the root if it does not exist yet.</summary>
+    /// <exception cref="StorageRootInUseException">Another server runs on this storage root.</exception>
+    public static IDisposable Acquire(string storageRoot)
+    {
+        Directory.CreateDirectory(storageRoot);
+        var path = Path.Combine(storageRoot, FileName);
+        return FileLock.TryAcquire(path) ?? throw new StorageRootInUseException(
+            $"The storage root {storageRoot} is in use by another seqsvr ({Holder(path)}): stop that server first, or give this one another --storage.");
+    }
+
+    static string Holder(string path) => FileLock.ReadHolder(path) is { } pid ? $"process {pid}" : "a process whose id it has not recorded yet";
+}
+
+/// <summary>
+/// <c>Seq.json</c> is read, changed and written back under <c>{storageRoot}/Seq.json.lock</c>, held only for that long,
+/// so that two concurrent <c>seqsvr config set</c> runs cannot lose one another's change.
+/// </summary>
+public static class ConfigurationFileLock
+{
+    static readonly TimeSpan Wait = TimeSpan.FromSeconds(10);
+
+    /// <exception cref="IOException">Another process held the lock for longer than the wait.</exception>
+    public static IDisposable Acquire(string configurationFile)
+    {
+        var path = configurationFile + ".lock";
+        return FileLock.AcquireAsync(path, Wait).GetAwaiter().GetResult() ?? throw new IOException(
+            $"{path} has been held by another process ({(FileLock.ReadHolder(path) is { } pid ? $"process {pid}" : "unknown")}) for over {Wait.TotalSeconds:0} seconds.");
+    }
+}
