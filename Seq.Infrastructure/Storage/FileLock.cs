@@ -29,11 +29,15 @@ public sealed partial class FileLock : IDisposable
 
     FileLock(SafeFileHandle handle) => _handle = handle;
 
-    /// <summary>Takes the lock if it is free; null when another process holds it.</summary>
+    /// <summary>
+    /// Takes the lock if it is free; null when another process holds it. A file is created if need be and gets the
+    /// holder's id; an existing directory is locked as it is, which leaves nothing behind in it.
+    /// </summary>
     /// <exception cref="IOException">The file cannot be created or opened.</exception>
     public static FileLock? TryAcquire(string path)
     {
-        var handle = OpenCloseOnExec(path, ReadWrite, create: true);
+        var isDirectory = !OperatingSystem.IsWindows() && Directory.Exists(path);
+        var handle = OpenCloseOnExec(path, isDirectory ? ReadOnly : ReadWrite, create: !isDirectory);
         if (OperatingSystem.IsWindows())
             return new FileLock(handle);
 
@@ -47,7 +51,8 @@ public sealed partial class FileLock : IDisposable
         }
 
         var held = new FileLock(handle);
-        held.RecordHolder();
+        if (!isDirectory)
+            held.RecordHolder();
         return held;
     }
 

@@ -25,8 +25,10 @@ public static class StorageRootLock
 }
 
 /// <summary>
-/// <c>Seq.json</c> is read, changed and written back under <c>{storageRoot}/Seq.json.lock</c>, held only for that long,
-/// so that two concurrent <c>seqsvr config set</c> runs cannot lose one another's change.
+/// <c>Seq.json</c> is read, changed and written back under a lock on the directory that holds it (the storage root),
+/// held only for that long, so that two concurrent <c>seqsvr config set</c> runs cannot lose one another's change. The
+/// directory is locked rather than a file beside <c>Seq.json</c>, which would be left behind in the root; it is not
+/// the running server's lock, so settings can be changed while it runs.
 /// </summary>
 public static class ConfigurationFileLock
 {
@@ -35,8 +37,8 @@ public static class ConfigurationFileLock
     /// <exception cref="IOException">Another process held the lock for longer than the wait.</exception>
     public static IDisposable Acquire(string configurationFile)
     {
-        var path = configurationFile + ".lock";
-        return FileLock.AcquireAsync(path, Wait).GetAwaiter().GetResult() ?? throw new IOException(
-            $"{path} has been held by another process ({(FileLock.ReadHolder(path) is { } pid ? $"process {pid}" : "unknown")}) for over {Wait.TotalSeconds:0} seconds.");
+        var path = OperatingSystem.IsWindows() ? configurationFile + ".lock" : Path.GetDirectoryName(Path.GetFullPath(configurationFile))!;
+        return FileLock.AcquireAsync(path, Wait).GetAwaiter().GetResult()
+            ?? throw new IOException($"Another process has been changing {configurationFile} for over {Wait.TotalSeconds:0} seconds.");
     }
 }
