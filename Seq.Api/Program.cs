@@ -102,7 +102,7 @@ static class Program
         }
         catch (Exception e) when (e is PostgresBinariesNotFoundException or EmbeddedPostgresException
                                        or SecretKeyException or SecretProtectionException or HostConfigurationException or FirstRunException
-                                       or StorageRootInUseException)
+                                       or StorageRootLockException)
         {
             logger.Fatal("{Problem}", e.Message);
             return 1;

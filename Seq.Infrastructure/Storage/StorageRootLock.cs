@@ -1,7 +1,7 @@
 namespace Seq.Infrastructure.Storage;
 
-/// <summary>Another process holds the storage root. The message names the root and the holder and is one line.</summary>
-public sealed class StorageRootInUseException(string message) : Exception(message);
+/// <summary>Another process holds the storage root, or it cannot be locked. The message is one line and names the root.</summary>
+public sealed class StorageRootLockException(string message) : Exception(message);
 
 /// <summary>
 /// One server per storage root: the running server holds <c>{storageRoot}/.lock</c> for its whole run, so that a second
@@ -12,12 +12,21 @@ public static class StorageRootLock
     public const string FileName = ".lock";
 
     /// <summary>Holds the storage root until disposed; creates the root if it does not exist yet.</summary>
-    /// <exception cref="StorageRootInUseException">Another server runs on this storage root.</exception>
+    /// <exception cref="StorageRootLockException">Another server runs on this storage root, or it cannot be locked.</exception>
     public static IDisposable Acquire(string storageRoot)
     {
-        Directory.CreateDirectory(storageRoot);
         var path = Path.Combine(storageRoot, FileName);
-        return FileLock.TryAcquire(path) ?? throw new StorageRootInUseException(
+        FileLock? held;
+        try
+        {
+            Directory.CreateDirectory(storageRoot);
+            held = FileLock.TryAcquire(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new StorageRootLockException($"The storage root {storageRoot} cannot be locked through {path}: {e.Message}");
+        }
+        return held ?? throw new StorageRootLockException(
             $"The storage root {storageRoot} is in use by another seqsvr ({Holder(path)}): stop that server first, or give this one another --storage.");
     }
 
