@@ -6,6 +6,7 @@ using Seq.Infrastructure.Auditing;
 using Seq.Infrastructure.Configuration;
 using Seq.Infrastructure.Postgres;
 using Seq.Infrastructure.Security;
+using Seq.Infrastructure.Storage;
 using Serilog.Extensions.Logging;
 
 namespace Seq.Api;
@@ -48,9 +49,12 @@ static class Program
         var logger = SeqServer.CreateLogger();
         using var loggerFactory = new SerilogLoggerFactory(logger);
         EmbeddedPostgres? embedded = null;
+        IDisposable? storageRootLock = null;
         try
         {
             var storageRoot = StorageRoot.Resolve(storageOption, Environment.GetEnvironmentVariable);
+            // Before anything under the root is read or created: a second server on it must change nothing.
+            storageRootLock = StorageRootLock.Acquire(storageRoot);
             var configuration = HostConfiguration.Load(storageRoot, Environment.GetEnvironmentVariable);
             // Before the secret key or the private cluster is created: a start that is refused leaves nothing behind.
             configuration.Validate();
@@ -99,15 +103,10 @@ static class Program
             return 0;
         }
         catch (Exception e) when (e is PostgresBinariesNotFoundException or EmbeddedPostgresException
-                                       or SecretKeyException or SecretProtectionException or HostConfigurationException or FirstRunException)
+                                       or SecretKeyException or SecretProtectionException or HostConfigurationException or FirstRunException
+                                       or StorageRootLockException)
         {
             logger.Fatal("{Problem}", e.Message);
-            return 1;
-        }
-        catch (IOException e) when (e.InnerException is Microsoft.AspNetCore.Connections.AddressInUseException)
-        {
-            // Kestrel's message names the address: "Failed to bind to address http://…: address already in use."
-            logger.Fatal("{Problem} Stop whatever listens there, or give other addresses in SEQ_API_LISTENURIS (api.listenUris).", e.Message);
             return 1;
         }
         catch (Exception e)
@@ -119,6 +118,7 @@ static class Program
         {
             if (embedded is not null)
                 await embedded.DisposeAsync();
+            storageRootLock?.Dispose();
             (logger as IDisposable)?.Dispose();
         }
     }

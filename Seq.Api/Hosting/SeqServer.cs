@@ -71,11 +71,20 @@ public static class SeqServer
         builder.Services.AddSingleton(options.SecretKey);
         builder.Services.AddSingleton<ISecretProtector>(new AesGcmSecretProtector(options.SecretKey));
         builder.Services.AddSingleton(options);
+        builder.Services.AddSingleton<StartupGate>();
         AddAuditLog(builder.Services, options.Audit);
         AddWriteRateLimit(builder.Services, options.Limits);
 
         var app = builder.Build();
         app.UseMiddleware<ErrorMapping>();
+        var gate = app.Services.GetRequiredService<StartupGate>();
+        app.Use((context, next) =>
+        {
+            if (gate.IsOpen)
+                return next(context);
+            context.Response.Headers.RetryAfter = "1";
+            return ErrorMapping.WriteErrorAsync(context, StatusCodes.Status503ServiceUnavailable, "The server is starting; try again in a moment.");
+        });
         app.UseStatusCodePages(context =>
             ErrorMapping.WriteErrorAsync(context.HttpContext, context.HttpContext.Response.StatusCode, ErrorMapping.DescribeStatus(context.HttpContext.Response.StatusCode)));
         if (options.TrustedProxies.Count > 0)
@@ -108,8 +117,11 @@ public static class SeqServer
 
     /// <summary>
     /// Brings the schema up to date, checks that the secret key is the one the storage was initialized with
-    /// (so nothing is ever written under the wrong key), then starts listening.
+    /// (so nothing is ever written under the wrong key), starts listening, and only then sets up the first run: a
+    /// start that fails must not have used up the administrator's password, which is shown only once. Until the
+    /// set-up is done, every request gets 503.
     /// </summary>
+    /// <exception cref="HostConfigurationException">An address to listen on is taken by another program.</exception>
     public static async Task StartAsync(WebApplication app, CancellationToken cancellationToken)
     {
         PermissionDemands.EnsureEveryEndpointDemandsAPermission(app);
@@ -117,11 +129,21 @@ public static class SeqServer
         await SecretKeyVerification.VerifyOrRecordAsync(
             app.Services.GetRequiredService<NpgsqlDataSource>(), app.Services.GetRequiredService<SecretKey>(), cancellationToken);
 
+        try
+        {
+            await app.StartAsync(cancellationToken);
+        }
+        catch (IOException e) when (e.InnerException is Microsoft.AspNetCore.Connections.AddressInUseException)
+        {
+            throw new HostConfigurationException(
+                $"{e.Message.TrimEnd('.')}: another program listens there. Stop it, or give this server another address with SEQ_API_LISTENURIS (api.listenUris).");
+        }
+
         var options = app.Services.GetRequiredService<ServerOptions>();
         app.Services.GetRequiredService<InstanceAuthenticationState>().Enabled = await FirstRun.EnsureAsync(
             app.Services, options.FirstRun, options.Console, app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Seq.FirstRun"), cancellationToken);
         await app.Services.GetRequiredService<ISecurityDirectory>().RefreshAsync(cancellationToken);
-        await app.StartAsync(cancellationToken);
+        app.Services.GetRequiredService<StartupGate>().IsOpen = true;
     }
 
     /// <summary>
@@ -215,5 +237,17 @@ public static class SeqServer
                     "Too many requests that change state from this address; slow down and try again."));
             };
         });
+    }
+}
+
+/// <summary>Closed while the server listens but has not finished setting up; requests get 503 until it opens.</summary>
+sealed class StartupGate
+{
+    volatile bool _isOpen;
+
+    public bool IsOpen
+    {
+        get => _isOpen;
+        set => _isOpen = value;
     }
 }

@@ -183,6 +183,7 @@ public sealed class HostConfiguration
     public bool Clear(string key)
     {
         var setting = HostSettingCatalogue.Find(key);
+        using var held = LockAndReload();
         if (!_stored.Remove(setting.Key, out var previous))
             return false;
 
@@ -200,6 +201,7 @@ public sealed class HostConfiguration
 
     void Store(HostSetting setting, string stored)
     {
+        using var held = LockAndReload();
         var hadPrevious = _stored.TryGetValue(setting.Key, out var previous);
         _stored[setting.Key] = stored;
         try
@@ -213,6 +215,36 @@ public sealed class HostConfiguration
                 _stored[setting.Key] = previous!;
             else
                 _stored.Remove(setting.Key);
+            throw;
+        }
+    }
+
+    // Another process may have changed the file since this instance read it: the change is made to what the file
+    // holds now, under a lock, so that two concurrent changes of different keys both survive.
+    IDisposable LockAndReload()
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(FilePath)!);
+        IDisposable held;
+        try
+        {
+            held = ConfigurationFileLock.Acquire(FilePath);
+        }
+        catch (IOException e)
+        {
+            throw new HostConfigurationException($"The setting was not saved: {e.Message}");
+        }
+
+        try
+        {
+            var current = ReadFile(FilePath);
+            _stored.Clear();
+            foreach (var (key, value) in current)
+                _stored[key] = value;
+            return held;
+        }
+        catch
+        {
+            held.Dispose();
             throw;
         }
     }

@@ -42,6 +42,7 @@ public sealed class EmbeddedPostgres : IAsyncDisposable
     readonly ConcurrentDictionary<string, bool> _issuedConnectionStrings = new();
     readonly Lock _stopGate = new();
     Task? _stopping;
+    bool _startedHere;
     string _socketDirectory;
     int _port = DefaultPort;
 
@@ -115,8 +116,8 @@ public sealed class EmbeddedPostgres : IAsyncDisposable
     }
 
     /// <summary>
-    /// Stops the cluster (<c>pg_ctl stop -m fast</c>) if it is running, also when this instance adopted it from an
-    /// earlier run; calling it again does nothing.
+    /// Stops the cluster (<c>pg_ctl stop -m fast</c>) if this instance started it; one it found already running is
+    /// someone else's and is left running. Calling it again does nothing.
     /// </summary>
     public Task StopAsync(CancellationToken cancellationToken = default)
     {
@@ -144,15 +145,14 @@ public sealed class EmbeddedPostgres : IAsyncDisposable
     [UnsupportedOSPlatform("windows")]
     async Task StartOrAdoptAsync(CancellationToken cancellationToken)
     {
-        var startedHere = false;
         if (await IsRunningAsync(cancellationToken))
         {
-            _logger.LogInformation("Using the PostgreSQL cluster already running in {DataDirectory}", _paths.DataDirectory);
+            _logger.LogInformation("Using the PostgreSQL cluster already running in {DataDirectory}; it is left running at exit", _paths.DataDirectory);
         }
         else
         {
             await StartServerAsync(cancellationToken);
-            startedHere = true;
+            _startedHere = true;
         }
 
         ReadServerAddress();
@@ -161,7 +161,7 @@ public sealed class EmbeddedPostgres : IAsyncDisposable
         {
             await EnsureDatabaseAsync(DatabaseName, cancellationToken);
         }
-        catch when (startedHere)
+        catch when (_startedHere)
         {
             await DisposeAsync();
             throw;
@@ -249,7 +249,8 @@ public sealed class EmbeddedPostgres : IAsyncDisposable
             NpgsqlConnection.ClearPool(connection);
         }
 
-        if (!await IsRunningAsync(cancellationToken))
+        // Whoever started it may still be using it: stopping it would take their database away from under them.
+        if (!_startedHere || !await IsRunningAsync(cancellationToken))
             return;
 
         var stop = await RunAsPostgresAsync(

@@ -130,6 +130,21 @@ public sealed class EmbeddedPostgresTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_cluster_found_already_running_is_left_running_when_the_one_who_found_it_stops()
+    {
+        var owner = await StartAsync();
+        var postmaster = PostmasterPid(owner);
+        var adopter = await StartAsync();
+
+        await adopter.StopAsync();
+
+        File.Exists($"/proc/{postmaster}/stat").ShouldBeTrue();
+        (await ScalarAsync(owner.ConnectionString, "SELECT current_database()")).ShouldBe("seq");
+        await owner.StopAsync();
+        File.Exists(Path.Combine(owner.DataDirectory, "postmaster.pid")).ShouldBeFalse();
+    }
+
+    [Fact]
     public async Task Two_starts_racing_on_a_new_storage_root_share_one_cluster()
     {
         var clusters = await Task.WhenAll(StartAsync(), StartAsync());
