@@ -53,11 +53,11 @@ static class Program
         try
         {
             var storageRoot = StorageRoot.Resolve(storageOption, Environment.GetEnvironmentVariable);
-            // Before anything under the root is read or created: a second server on it must change nothing.
-            storageRootLock = StorageRootLock.Acquire(storageRoot);
             var configuration = HostConfiguration.Load(storageRoot, Environment.GetEnvironmentVariable);
-            // Before the secret key or the private cluster is created: a start that is refused leaves nothing behind.
+            // Before the lock, the secret key or the private cluster is created: a start that is refused leaves nothing behind.
             configuration.Validate();
+            // Before anything under the root is created or changed: a second server on it must change nothing.
+            storageRootLock = StorageRootLock.Acquire(storageRoot);
             var secretKey = await SecretKeyLoader.LoadAsync(
                 storageRoot, SecretKeyOptions.FromSettings(configuration.EnvironmentAndFile), loggerFactory.CreateLogger("Seq.SecretKey"), cancellationToken);
             configuration = configuration.WithProtector(new AesGcmSecretProtector(secretKey));

@@ -1,3 +1,4 @@
+using Seq.Tests.Support;
 using System.Diagnostics;
 using Seq.Infrastructure.Configuration;
 
@@ -15,7 +16,7 @@ public sealed class RelativePathTests : IDisposable
     const string Configuration = "Release";
 #endif
 
-    readonly string _root = Path.Combine(Path.GetTempPath(), "seq-relative-" + Guid.NewGuid().ToString("N")[..8]);
+    readonly string _root = TestDirectories.NewPath("relative");
     readonly string _storage = $"relstore-{Guid.NewGuid():N}";
 
     public RelativePathTests() => Directory.CreateDirectory(Path.Combine(_root, "work"));
@@ -71,8 +72,7 @@ public sealed class RelativePathTests : IDisposable
 
     public void Dispose()
     {
-        if (Directory.Exists(_root))
-            Directory.Delete(_root, recursive: true);
+        TestDirectories.Delete(_root);
         // Where the storage root went before the fix; a failing run must not leave it in the source tree.
         if (Directory.Exists(Path.Combine(ApiProjectDirectory(), _storage)))
             Directory.Delete(Path.Combine(ApiProjectDirectory(), _storage), recursive: true);

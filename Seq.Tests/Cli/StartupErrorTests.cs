@@ -12,7 +12,7 @@ namespace Seq.Tests.Cli;
 [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
 public sealed class StartupErrorTests : IDisposable
 {
-    readonly string _root = Path.Combine(Path.GetTempPath(), "seq-startup-" + Guid.NewGuid().ToString("N")[..8]);
+    readonly string _root = TestDirectories.NewPath("startup");
 
     string Storage => Path.Combine(_root, "storage");
 
@@ -91,7 +91,6 @@ public sealed class StartupErrorTests : IDisposable
 
     public void Dispose()
     {
-        if (Directory.Exists(_root))
-            Directory.Delete(_root, recursive: true);
+        TestDirectories.Delete(_root);
     }
 }

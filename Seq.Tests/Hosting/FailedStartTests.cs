@@ -10,7 +10,7 @@ namespace Seq.Tests.Hosting;
 /// <summary>A start that fails uses up nothing that is given only once.</summary>
 public sealed partial class FailedStartTests : IDisposable
 {
-    readonly string _root = Path.Combine(Path.GetTempPath(), $"seq-failed-start-{Guid.NewGuid():N}");
+    readonly string _root = TestDirectories.NewPath("failed-start");
 
     [GeneratedRegex(@"creating the administrator 'admin' with the password\s+(\S{24})\s")]
     private static partial Regex PrintedPassword();
@@ -47,7 +47,6 @@ public sealed partial class FailedStartTests : IDisposable
 
     public void Dispose()
     {
-        if (Directory.Exists(_root))
-            Directory.Delete(_root, recursive: true);
+        TestDirectories.Delete(_root);
     }
 }
