@@ -34,14 +34,19 @@ public static class RawHttp
         {
         }
 
-        var received = new MemoryStream();
         var buffer = new byte[64 * 1024];
+        return await ReadResponseAsync(stream, new MemoryStream(), buffer, stream.ReadAsync(buffer, timeout.Token).AsTask(), timeout.Token);
+    }
+
+    /// <summary>Reads until <paramref name="received"/> holds a whole response, or the server closes; <paramref name="pending"/> is the read already under way.</summary>
+    static async Task<Response> ReadResponseAsync(NetworkStream stream, MemoryStream received, byte[] buffer, Task<int> pending, CancellationToken cancellationToken)
+    {
         while (true)
         {
             int read;
             try
             {
-                read = await stream.ReadAsync(buffer, timeout.Token);
+                read = await pending;
             }
             catch (IOException) when (received.Length > 0)
             {
@@ -52,6 +57,7 @@ public static class RawHttp
             received.Write(buffer, 0, read);
             if (TryParse(received.ToArray(), closed: false) is { } complete)
                 return complete;
+            pending = stream.ReadAsync(buffer, cancellationToken).AsTask();
         }
         return TryParse(received.ToArray(), closed: true) ?? throw new InvalidDataException($"An incomplete response: {Encoding.Latin1.GetString(received.ToArray())}");
     }
@@ -96,25 +102,7 @@ public static class RawHttp
             {
             }
         }
-        while (true)
-        {
-            int read;
-            try
-            {
-                read = await pending;
-            }
-            catch (IOException) when (received.Length > 0)
-            {
-                break;
-            }
-            if (read == 0)
-                break;
-            received.Write(buffer, 0, read);
-            if (TryParse(received.ToArray(), closed: false) is { } complete)
-                return complete;
-            pending = stream.ReadAsync(buffer, timeout.Token).AsTask();
-        }
-        return TryParse(received.ToArray(), closed: true) ?? throw new InvalidDataException("An incomplete response.");
+        return await ReadResponseAsync(stream, received, buffer, pending, timeout.Token);
     }
 
     static Response? TryParse(byte[] data, bool closed)
