@@ -70,7 +70,7 @@ public static class FirstRun
             {
                 await store.AppendAsync(appends, cancellationToken);
                 if (generatedPassword is not null)
-                    PrintNotice(console, $"First start complete: the password above is the administrator '{adminUsername}''s password.");
+                    PrintNotice(console, $"First start complete: the password above is now the password of the administrator '{adminUsername}'.");
             }
             catch (ConcurrencyException)
             {
