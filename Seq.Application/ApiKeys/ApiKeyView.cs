@@ -135,12 +135,13 @@ static class ApiKeyAccess
 
     /// <summary>
     /// A key may be changed or deleted only by a caller who holds every permission it carries now, so that a less
-    /// privileged administrator cannot disarm or rewrite a more powerful credential. Its owner may always delete it:
-    /// revoking one's own key (a leaked one, say) never raises anyone's privilege.
+    /// privileged administrator cannot disarm or rewrite a more powerful credential. Its owner, signed in as a user,
+    /// may always delete it: revoking one's own key (a leaked one, say) never raises anyone's privilege. A key acting
+    /// for its owner does not count as the owner here, or a leaked weak key could delete its owner's strong ones.
     /// </summary>
     public static void RequireHeld(Principal principal, ApiKey key, bool deleting)
     {
-        if (deleting && key.OwnerId is not null && key.OwnerId == principal.UserId)
+        if (deleting && principal.Type == PrincipalType.User && key.OwnerId is not null && key.OwnerId == principal.UserId)
             return;
         foreach (var permission in key.AssignedPermissions.Order())
         {

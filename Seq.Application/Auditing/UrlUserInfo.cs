@@ -38,8 +38,12 @@ public static class UrlUserInfo
         var removed = at < 0 ? text : text[..start] + text[(at + 1)..];
 
         // Whatever the text looked like, what a URL parser would take as user information goes too.
-        if (Uri.TryCreate(removed.Trim(), UriKind.Absolute, out var uri) && uri.UserInfo.Length > 0)
-            return uri.GetComponents(UriComponents.AbsoluteUri & ~UriComponents.UserInfo, UriFormat.UriEscaped);
-        return removed;
+        if (Uri.TryCreate(removed.Trim(), UriKind.Absolute, out var uri))
+            return uri.UserInfo.Length > 0 ? uri.GetComponents(UriComponents.AbsoluteUri & ~UriComponents.UserInfo, UriFormat.UriEscaped) : removed;
+
+        // A text no URL parser accepts may hide credentials behind a character that would end a valid authority
+        // (https://user:p?ss@host/): when it has a scheme or a "//", everything from the authority to its last @ goes.
+        var last = removed.LastIndexOf('@');
+        return start > 0 && last >= start ? removed[..start] + removed[(last + 1)..] : removed;
     }
 }

@@ -170,9 +170,10 @@ static class ThrottledPasswordCheck
         {
             verification = await hashing.VerifyAsync(password, storedHash, cancellationToken);
         }
-        catch (ServerBusyException)
+        catch (Exception e) when (e is ServerBusyException or OperationCanceledException)
         {
-            // Refused before any derivation ran: the attempt guessed nothing, so it costs the account nothing.
+            // Refused before any derivation ran, or the caller left before it could learn the answer: the attempt
+            // guessed nothing, so it costs the account nothing (a client that times out and retries is not locked out).
             await throttle.ReleaseAsync(username, address, CancellationToken.None);
             throw;
         }

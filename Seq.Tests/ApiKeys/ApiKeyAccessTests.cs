@@ -120,5 +120,19 @@ public sealed class ApiKeyAccessTests : IAsyncLifetime
         (await owner.DeleteAsync($"/api/apikeys/{key}")).StatusCode.ShouldBe(HttpStatusCode.NoContent);
     }
 
+    [Fact]
+    public async Task A_personal_key_acting_for_its_owner_cannot_delete_a_stronger_key_of_the_same_owner()
+    {
+        var strong = await CreateKeyAsync(_server.Client, "The administrator's strong key", ["Read", "Write", "System"], "user-admin");
+        using var weakCreated = await _server.Client.PostAsJsonAsync("/api/apikeys", new { Title = "A weak key", AssignedPermissions = new[] { "Read", "Write" }, OwnerId = "user-admin" });
+        var weakToken = (await TestServer.ReadAsync(weakCreated, HttpStatusCode.Created)).GetProperty("Token").GetString()!;
+
+        using var weak = new HttpClient { BaseAddress = _server.Address };
+        weak.DefaultRequestHeaders.Add("X-Seq-ApiKey", weakToken);
+        using (var delete = await weak.DeleteAsync($"/api/apikeys/{strong}"))
+            (await TestServer.ReadAsync(delete, HttpStatusCode.Forbidden)).GetProperty("Error").GetString()!.ShouldContain("System");
+        Permissions(await GetKeyAsync(_server.Client, strong)).ShouldContain("System");
+    }
+
     static bool Is(JsonElement e, string kind) => e.GetProperty("Event").GetString() == kind;
 }
