@@ -87,6 +87,11 @@ public static class AuditChainVerifier
 
         var needed = ordered.Where(f => f.Link is not null).Select(f => f.Link!.After).ToHashSet();
         var chainsAt = new Dictionary<long, byte[]>();
+        // Past the point the next file resumes from, a file's lines were not known durable and need not verify; but
+        // one that reads as an audit event must be a copy of a line verified later, or an altered line would hide
+        // behind a continuation (forged or real) that skips it.
+        var verifiedLines = new HashSet<string>(StringComparer.Ordinal);
+        var unconfirmed = new List<(string File, int Line, string Text)>();
         string? session = null;
         byte[]? chain = null;
         long verified = 0;
@@ -130,9 +135,13 @@ public static class AuditChainVerifier
                 {
                     // Beyond the point the next file resumes from, nothing was known durable: the next file has it.
                     if (resumeAt is { } resume && expectedSequence - 1 >= resume)
+                    {
+                        unconfirmed.AddRange(lines.Skip(lineNumber - 1).Select((t, i) => (name, lineNumber + i, t)).Where(l => IsAuditEvent(l.t)));
                         break;
+                    }
                     return Broken(name, lineNumber, verified, problem);
                 }
+                verifiedLines.Add(text);
                 if (needed.Contains(expectedSequence))
                     chainsAt[expectedSequence] = chain!;
                 verified = Math.Max(verified, expectedSequence);
@@ -142,7 +151,27 @@ public static class AuditChainVerifier
             if (resumeAt is { } mustReach && expectedSequence - 1 < mustReach)
                 return Broken(name, lineNumber + 1, verified, $"it ends at sequence number {expectedSequence - 1}, but the next file continues after {mustReach} (lines known durable are missing)");
         }
+        foreach (var (file, line, text) in unconfirmed)
+        {
+            if (!verifiedLines.Contains(text))
+                return Broken(file, line, verified,
+                    "it lies past the point the next file resumes from and is not a copy of any line verified there (it was altered, or the continuation was forged)");
+        }
         return new AuditChainVerification(true, (int)verified, null);
+    }
+
+    /// <summary>Whether a line reads as a sequenced audit event (a torn line or the zeros a failed disk left do not).</summary>
+    static bool IsAuditEvent(string text)
+    {
+        try
+        {
+            using var document = JsonDocument.Parse(text);
+            return document.RootElement.ValueKind == JsonValueKind.Object && document.RootElement.TryGetProperty("SequenceNumber", out _);
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
     }
 
     /// <summary>Checks one sequenced line and moves the chain on; a problem, or null when the line is intact.</summary>

@@ -147,6 +147,12 @@ public sealed class AuditChainTests : IDisposable
         forged[0] = forged[0].Replace("\"ContinuesAfter\":4", "\"ContinuesAfter\":3", StringComparison.Ordinal);
         AuditChainVerifier.VerifySession([First(first), Second(forged)], _key).IsIntact.ShouldBeFalse();
 
+        string[] alteredPastTheResumePoint = [.. first];
+        alteredPastTheResumePoint[5] = alteredPastTheResumePoint[5].Replace("\"Number\":5", "\"Number\":9", StringComparison.Ordinal);
+        alteredPastTheResumePoint[5].ShouldNotBe(first[5]);
+        AuditChainVerifier.VerifySession([First(alteredPastTheResumePoint), Second(second)], _key).Problem.ShouldNotBeNull()
+            .ShouldContain("not a copy of any line verified there");
+
         string[] alteredAfterTheLink = [.. second];
         alteredAfterTheLink[3] = alteredAfterTheLink[3].Replace("\"Number\":6", "\"Number\":7", StringComparison.Ordinal);
         AuditChainVerifier.VerifySession([First(first), Second(alteredAfterTheLink)], _key).ShouldSatisfyAllConditions(
