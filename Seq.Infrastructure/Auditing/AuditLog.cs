@@ -110,21 +110,30 @@ public sealed partial class AuditLog : IAsyncDisposable
         {
             // Refused or counted before a sequence number is taken, so that no gap appears. Closing events are
             // always accepted: there is at most one per operation in flight, and each follows a Begin that was.
-            if (entry.IsBlocking || entry.Event == AuditEventKind.Advise)
+            var refusable = entry.IsBlocking || entry.Event == AuditEventKind.Advise;
+            var refusal = refusable || _notRecorded > 0 ? _target.Refusal ?? QueueFull() : null;
+            if (refusable && refusal is not null)
             {
-                var refusal = _target.Refusal ?? QueueFull();
-                if (refusal is not null)
-                {
-                    if (entry.IsBlocking)
-                        throw new AuditUnavailableException(new AuditTargetException(refusal)) { OpeningRecorded = false };
-                    _notRecordedReason ??= refusal;
-                    Interlocked.Increment(ref _notRecorded);
-                    return;
-                }
+                if (entry.IsBlocking)
+                    throw new AuditUnavailableException(new AuditTargetException(refusal)) { OpeningRecorded = false };
+                _notRecordedReason ??= refusal;
+                Interlocked.Increment(ref _notRecorded);
+                return;
             }
-            if (_notRecorded > 0 && _target.Refusal is null && QueueFull() is null)
-                Append(NotRecordedSummary(), Principal.Anonymous, null);
-            durable = Append(entry, principal, http);
+            try
+            {
+                if (_notRecorded > 0 && refusal is null)
+                    Append(NotRecordedSummary(), Principal.Anonymous, null);
+                durable = Append(entry, principal, http);
+            }
+            catch (AuditTargetException e) when (e.TargetClosed)
+            {
+                // Shutting down: the line took no number. An opening event refuses its operation; a later event of
+                // one already running has nowhere left to go (the target logs what it could not write).
+                if (entry.IsBlocking)
+                    throw new AuditUnavailableException(e) { OpeningRecorded = false };
+                return;
+            }
         }
 
         if (!entry.IsBlocking)

@@ -7,7 +7,11 @@ public enum AuditTargetState
 }
 
 /// <summary>An audit line could not be made durable.</summary>
-public sealed class AuditTargetException(string message, Exception? inner = null) : Exception(message, inner);
+public sealed class AuditTargetException(string message, Exception? inner = null) : Exception(message, inner)
+{
+    /// <summary>The target was already closed, so the line was not queued at all.</summary>
+    public bool TargetClosed { get; init; }
+}
 
 public interface IAuditTarget : IAsyncDisposable
 {
@@ -37,7 +41,8 @@ public interface IAuditTarget : IAsyncDisposable
     /// every line before it are durable (file: written and fsynced; server: answered 201), or faults with
     /// AuditTargetException when that fails (after the server target's bounded retries/timeout). For a non-blocking
     /// line the task is already complete; the line is written in its place in the order, and retried (with backoff)
-    /// until written while the process lives.
+    /// until written while the process lives. Once the target is closed it throws AuditTargetException with
+    /// TargetClosed and queues nothing, so the caller can keep the line's sequence number for no line.
     /// </summary>
     Task Enqueue(byte[] line, bool blocking);
 }

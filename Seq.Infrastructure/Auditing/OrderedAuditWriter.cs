@@ -85,7 +85,7 @@ sealed class OrderedAuditWriter : IAsyncDisposable
         {
             // After disposal began nothing would write the line, and a silent drop would leave a gap in the sequence.
             if (_stopping)
-                return Task.FromException(new AuditTargetException($"The audit target {_description} is closed; the line was not written."));
+                throw new AuditTargetException($"The audit target {_description} is closed; the line was not written.") { TargetClosed = true };
             _queue.Add(pending);
             Interlocked.Increment(ref _queuedLines);
             Interlocked.Add(ref _queuedBytes, line.Length + 1);

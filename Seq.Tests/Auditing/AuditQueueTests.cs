@@ -41,6 +41,21 @@ public sealed class AuditQueueTests : IDisposable
     static Task WriteAsync(AuditLog log, AuditEntry entry) => log.WriteAsync(entry, Principal.Anonymous, null, CancellationToken.None);
 
     [Fact]
+    public async Task Once_the_target_is_closed_an_opening_event_is_refused_as_never_recorded_and_a_later_event_is_dropped_without_an_error()
+    {
+        var session = AuditSession.Start();
+        var target = new FileAuditTarget(Path.Combine(_root, "closed"), session.Id, TimeProvider.System, NullLogger<FileAuditTarget>.Instance);
+        await using var log = new AuditLog(target, session, _key, TimeProvider.System, new AuditLogLimits(20, 1024 * 1024));
+        await WriteAsync(log, Entry(AuditEventKind.Begin, Guid.NewGuid()));
+        await target.DisposeAsync();
+
+        var refused = await Should.ThrowAsync<AuditUnavailableException>(() => WriteAsync(log, Entry(AuditEventKind.Begin, Guid.NewGuid())));
+        refused.OpeningRecorded.ShouldBeFalse("an Abandon for it would close a Begin that is in no file");
+        await WriteAsync(log, Entry(AuditEventKind.Complete, Guid.NewGuid()));
+        await WriteAsync(log, Entry(AuditEventKind.Advise, Guid.NewGuid()));
+    }
+
+    [Fact]
     public async Task While_the_target_is_down_the_queue_stays_bounded_opening_events_are_refused_without_a_gap_and_closing_events_are_kept()
     {
         var directory = BrokenAuditDirectory(out var repair);
