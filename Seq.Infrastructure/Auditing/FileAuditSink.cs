@@ -94,6 +94,19 @@ sealed class FileAuditSink(string directory, string auditSession, TimeProvider c
 
     public ValueTask DisposeAsync()
     {
+        // Lines written before a failed fsync are only in memory now: one last continuation file, or say they are lost.
+        if (_file is null && _needsContinuation && _unsynced.Count > 0)
+        {
+            var lost = _unsynced.Count;
+            try
+            {
+                Open();
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                throw new AuditTargetException($"{lost} audit lines written before a failed fsync could not be written to a new file before shutdown and are lost: {e.Message}", e);
+            }
+        }
         if (_file is { } file)
         {
             _file = null;
