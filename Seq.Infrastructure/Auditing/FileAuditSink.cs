@@ -87,7 +87,9 @@ sealed class FileAuditSink(string directory, string auditSession, TimeProvider c
         // After a failed cut-back closed the file, lines written before it may still be only in the page cache; an
         // fsync through a fresh handle reaches them, because it flushes the file, not the handle. After a failed
         // fsync, Open starts the next file with those lines instead.
-        if (FilePath is not null || _needsContinuation)
+        if (_needsContinuation)
+            Open(); // the continuation file is synced as it is made
+        else if (FilePath is not null)
             Sync(Open());
         return Task.CompletedTask;
     }
