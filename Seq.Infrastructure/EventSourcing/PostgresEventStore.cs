@@ -67,27 +67,11 @@ public sealed class PostgresEventStore(
                 AddAppend(batch, append.StreamId, append.StreamType, append.ExpectedVersion, append.Events);
             }
 
-            await PrepareAsync(batch, cancellationToken);
-            // As for one stream: once sent, the batch may commit, so the request's cancellation is heard only before.
-            cancellationToken.ThrowIfCancellationRequested();
-            var before = operation.AppendSending();
-            try
+            await ExecuteAppendAsync(batch, commitsHere: true, async () =>
             {
-                await batch.ExecuteNonQueryAsync(CancellationToken.None);
-            }
-            catch (PostgresException e) when (e.InvariantSeverity == "ERROR")
-            {
-                operation.AppendRolledBack(before);
-                if (IsConcurrencyConflict(e))
-                {
-                    var lost = await FirstMovedStreamAsync(connection, appends, CancellationToken.None);
-                    throw new ConcurrencyException(lost.StreamId, lost.ExpectedVersion);
-                }
-                if (e.SqlState == PostgresErrorCodes.UniqueViolation)
-                    throw new UniquenessConflictException();
-                throw;
-            }
-            operation.AppendCommitted();
+                var lost = await FirstMovedStreamAsync(connection, appends, CancellationToken.None);
+                return new ConcurrencyException(lost.StreamId, lost.ExpectedVersion);
+            }, cancellationToken);
         }
 
         await NotifyObserversAsync([.. appends.SelectMany(a => a.Events)], string.Join(", ", appends.Select(a => a.StreamId)));
@@ -138,11 +122,23 @@ public sealed class PostgresEventStore(
             throw new ArgumentException("An append needs at least one event.", nameof(events));
 
         await using var batch = BuildAppend(connection, transaction, streamId, streamType, expectedVersion, events);
-        await PrepareAsync(batch, cancellationToken);
+        await ExecuteAppendAsync(batch, commitsHere: transaction is null,
+            () => Task.FromResult(new ConcurrencyException(streamId, expectedVersion)), cancellationToken);
+        return expectedVersion + events.Count;
+    }
 
-        // Without the caller's transaction the batch commits on its own, and once it is sent it may commit: from
-        // then on the request's cancellation is not listened to, so that the outcome is always known.
-        var commitsHere = transaction is null;
+    /// <summary>
+    /// Prepares and sends an append batch. Its statements stay prepared on the physical connection, so only their
+    /// first use there costs a round trip of its own and later ones skip parsing and planning (about 30% of an
+    /// append's throughput, docs/benchmarks.md). The data source prepares nothing automatically, because Npgsql's
+    /// automatic preparation, made in the same round trip as an execution, is left broken when that execution is
+    /// refused at Bind (ADR 0014); an explicit preparation is complete before any Bind is sent. A batch that commits
+    /// on its own (<paramref name="commitsHere"/>, no caller's transaction) may commit once sent, so from then on the
+    /// request's cancellation is not listened to and the operation's effect is recorded, so the outcome is known.
+    /// </summary>
+    async Task ExecuteAppendAsync(NpgsqlBatch batch, bool commitsHere, Func<Task<ConcurrencyException>> lostRace, CancellationToken cancellationToken)
+    {
+        await batch.PrepareAsync(cancellationToken);
         if (commitsHere)
             cancellationToken.ThrowIfCancellationRequested();
         var before = commitsHere ? operation.AppendSending() : operation.Effect;
@@ -157,7 +153,7 @@ public sealed class PostgresEventStore(
             if (commitsHere)
                 operation.AppendRolledBack(before);
             if (IsConcurrencyConflict(e))
-                throw new ConcurrencyException(streamId, expectedVersion);
+                throw await lostRace();
             // Any other unique constraint belongs to an inline projection guarding a rule such as unique names.
             if (e.SqlState == PostgresErrorCodes.UniqueViolation)
                 throw new UniquenessConflictException();
@@ -165,17 +161,7 @@ public sealed class PostgresEventStore(
         }
         if (commitsHere)
             operation.AppendCommitted();
-        return expectedVersion + events.Count;
     }
-
-    /// <summary>
-    /// Prepares the append and its projections' statements on this physical connection, where they stay prepared:
-    /// only their first use on a connection costs a round trip of its own, and later ones skip parsing and planning
-    /// (about 30% of an append's throughput, docs/benchmarks.md). The data source prepares nothing automatically,
-    /// because Npgsql's automatic preparation, which happens in the same round trip as an execution, is left broken
-    /// when that execution is refused at Bind (ADR 0014); an explicit preparation is complete before any Bind is sent.
-    /// </summary>
-    static Task PrepareAsync(NpgsqlBatch batch, CancellationToken cancellationToken) => batch.PrepareAsync(cancellationToken);
 
     NpgsqlBatch BuildAppend(NpgsqlConnection connection, NpgsqlTransaction? transaction, string streamId, string streamType, long expectedVersion, IReadOnlyList<IDomainEvent> events)
     {
