@@ -14,9 +14,9 @@ static class FeedEndpoints
         group.MapGet("/resources", () => Results.Ok(new
         {
             Links = new Dictionary<string, string> { ["Items"] = "api/feeds", ["Item"] = "api/feeds/{id}", ["Template"] = "api/feeds/template" },
-        })).Demands(Permission.System);
+        })).Demands(Permission.Public);
 
-        group.MapGet("/template", () => Results.Ok(ToEntity(new NuGetFeedView("", "", "", null, false)))).Demands(Permission.System);
+        group.MapGet("/template", () => Results.Ok(EntityWith(new NuGetFeedView("", "", "", null, false), Links.Create("api/feeds")))).Demands(Permission.System);
 
         group.MapGet("/", async (IMediator mediator, CancellationToken cancellationToken) =>
             Results.Ok((await mediator.Send(new ListNuGetFeedsQuery(), cancellationToken)).Select(ToEntity))).Demands(Permission.System);
@@ -53,13 +53,15 @@ static class FeedEndpoints
         public override string ToString() => $"FeedBody {{ Id = {Id}, Name = {Name}, Location = {UrlUserInfo.Remove(Location)}, Username = {Username} }}";
     }
 
-    static object ToEntity(NuGetFeedView feed) => new
+    static object ToEntity(NuGetFeedView feed) => EntityWith(feed, Links.Self($"api/feeds/{feed.Id}"));
+
+    static object EntityWith(NuGetFeedView feed, Dictionary<string, string> links) => new
     {
         feed.Id,
         feed.Name,
         feed.Location,
         feed.Username,
         feed.IsPasswordSet,
-        Links = new Dictionary<string, string> { ["Self"] = $"api/feeds/{feed.Id}" },
+        Links = links,
     };
 }

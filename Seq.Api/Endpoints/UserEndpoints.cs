@@ -19,9 +19,9 @@ static class UserEndpoints
                 ["Items"] = "api/users", ["Item"] = "api/users/{id}", ["Template"] = "api/users/template",
                 ["Current"] = "api/users/current", ["Login"] = "api/users/login", ["Logout"] = "api/users/logout",
             },
-        })).Demands(Permission.Organization);
+        })).Demands(Permission.Public);
 
-        group.MapGet("/template", () => Results.Ok(ToEntity(new UserView("", "", null, null, [BuiltInRoles.UserReadWrite.Id], null, true))))
+        group.MapGet("/template", () => Results.Ok(EntityWith(new UserView("", "", null, null, [BuiltInRoles.UserReadWrite.Id], null, true), Endpoints.Links.Create("api/users"))))
             .Demands(Permission.Organization);
 
         group.MapGet("/", async (IMediator mediator, CancellationToken cancellationToken) =>
@@ -101,7 +101,9 @@ static class UserEndpoints
         public override string ToString() => $"CredentialsBody {{ Username = {Username} }}";
     }
 
-    static object ToEntity(UserView user) => new
+    static object ToEntity(UserView user) => EntityWith(user, Links(user.Id));
+
+    static object EntityWith(UserView user, Dictionary<string, string> links) => new
     {
         user.Id,
         user.Username,
@@ -110,8 +112,8 @@ static class UserEndpoints
         user.RoleIds,
         user.ViewFilter,
         user.MustChangePassword,
-        Links = Links(user.Id),
+        Links = links,
     };
 
-    static Dictionary<string, string> Links(string id) => new() { ["Self"] = $"api/users/{id}" };
+    static Dictionary<string, string> Links(string id) => Endpoints.Links.Self($"api/users/{id}");
 }
