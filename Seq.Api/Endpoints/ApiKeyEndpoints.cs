@@ -37,7 +37,7 @@ static class ApiKeyEndpoints
         group.MapPost("/", async (ApiKeyBody body, IMediator mediator, CancellationToken cancellationToken) =>
         {
             var command = new CreateApiKeyCommand(body.Title, RequestedPermissionsOf(body.AssignedPermissions), string.IsNullOrEmpty(body.OwnerId) ? null : body.OwnerId,
-                RequestedInputSettingsOf(body.InputSettings)) { Token = string.IsNullOrEmpty(body.Token) ? null : body.Token };
+                RequestedInputSettingsOf(body.InputSettings)) { Token = string.IsNullOrEmpty(body.Token) ? null : body.Token, UnsupportedFields = body.Unsupported };
             var created = await mediator.Send(command, cancellationToken);
             return Results.Created($"/api/apikeys/{created.ApiKey.Id}", ToEntity(created.ApiKey, created.Token));
         }).Demands(Permission.Write);
@@ -48,6 +48,7 @@ static class ApiKeyEndpoints
             {
                 BodyId = body.Id,
                 TokenSupplied = !string.IsNullOrEmpty(body.Token),
+                UnsupportedFields = body.Unsupported,
             };
             return Results.Ok(ToEntity(await mediator.Send(command, cancellationToken)));
         }).Demands(Permission.Write);
@@ -65,6 +66,12 @@ static class ApiKeyEndpoints
     /// </summary>
     sealed record ApiKeyBody(string? Id, string? Title, string? Token, IReadOnlyList<string?>? AssignedPermissions, string? OwnerId, InputSettingsBody? InputSettings)
     {
+        /// <summary>Whatever else the body holds; see <see cref="UnsupportedFields"/>.</summary>
+        [System.Text.Json.Serialization.JsonExtensionData]
+        public Dictionary<string, JsonElement>? Extra { get; init; }
+
+        public IReadOnlyList<string> Unsupported => UnsupportedFields.Of(Extra, "TokenPrefix", "InputMetrics");
+
         public override string ToString() => $"ApiKeyBody {{ Id = {Id}, Title = {Title}, OwnerId = {OwnerId} }}";
     }
 

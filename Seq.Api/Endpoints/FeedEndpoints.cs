@@ -1,3 +1,4 @@
+using System.Text.Json;
 using MediatR;
 using Seq.Application.Auditing;
 using Seq.Application.Feeds;
@@ -26,13 +27,14 @@ static class FeedEndpoints
 
         group.MapPost("/", async (FeedBody body, IMediator mediator, CancellationToken cancellationToken) =>
         {
-            var created = await mediator.Send(new CreateNuGetFeedCommand(body.Name, body.Location, body.Username, body.NewPassword ?? body.Password), cancellationToken);
+            var created = await mediator.Send(new CreateNuGetFeedCommand(body.Name, body.Location, body.Username, body.NewPassword ?? body.Password) { UnsupportedFields = body.Unsupported },
+                cancellationToken);
             return Results.Created($"/api/feeds/{created.Id}", ToEntity(created));
         }).Demands(Permission.System);
 
         group.MapPut("/{id}", async (string id, FeedBody body, IMediator mediator, CancellationToken cancellationToken) =>
         {
-            var updated = await mediator.Send(new UpdateNuGetFeedCommand(id, body.Name, body.Location, body.Username, body.NewPassword ?? body.Password) { BodyId = body.Id },
+            var updated = await mediator.Send(new UpdateNuGetFeedCommand(id, body.Name, body.Location, body.Username, body.NewPassword ?? body.Password) { BodyId = body.Id, UnsupportedFields = body.Unsupported },
                 cancellationToken);
             return Results.Ok(ToEntity(updated));
         }).Demands(Permission.System);
@@ -50,6 +52,12 @@ static class FeedEndpoints
     /// </summary>
     sealed record FeedBody(string? Id, string? Name, string? Location, string? Username, string? NewPassword, string? Password)
     {
+        /// <summary>Whatever else the body holds; see <see cref="UnsupportedFields"/>.</summary>
+        [System.Text.Json.Serialization.JsonExtensionData]
+        public Dictionary<string, JsonElement>? Extra { get; init; }
+
+        public IReadOnlyList<string> Unsupported => UnsupportedFields.Of(Extra, "IsPasswordSet");
+
         public override string ToString() => $"FeedBody {{ Id = {Id}, Name = {Name}, Location = {UrlUserInfo.Remove(Location)}, Username = {Username} }}";
     }
 

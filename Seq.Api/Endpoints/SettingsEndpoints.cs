@@ -39,7 +39,10 @@ static class SettingsEndpoints
 
         group.MapPut("/internalerrorreporting", async (InternalErrorReportingBody body, IMediator mediator, CancellationToken cancellationToken) =>
             Results.Ok(await mediator.Send(new ChangeInternalErrorReportingCommand(
-                body.InternalErrorReportingEnabled ?? false, !string.IsNullOrWhiteSpace(body.ReplyEmail), body.UsageTelemetryEnabled ?? false), cancellationToken)))
+                body.InternalErrorReportingEnabled ?? false, !string.IsNullOrWhiteSpace(body.ReplyEmail), body.UsageTelemetryEnabled ?? false)
+            {
+                UnsupportedFields = UnsupportedFields.Of(body.Extra),
+            }, cancellationToken)))
             .Demands(Permission.System);
 
         group.MapGet("/{id}", async (string id, IMediator mediator, InstanceAuthenticationState authentication, CancellationToken cancellationToken) =>
@@ -54,6 +57,7 @@ static class SettingsEndpoints
                 BodyName = update.Name,
                 ValueIsScalar = update.Value.ValueKind is not (JsonValueKind.Object or JsonValueKind.Array),
                 ValueGiven = update.Value.ValueKind is not JsonValueKind.Undefined,
+                UnsupportedFields = UnsupportedFields.Of(update.Extra, "Id", "Description"),
             };
             var changed = await mediator.Send(command, cancellationToken);
             return Results.Ok(ToEntity(changed));
@@ -64,10 +68,20 @@ static class SettingsEndpoints
     /// A PUT body: Seq's setting entity, of which only <c>Value</c> (and optionally <c>Name</c>) is read. <c>Value</c>
     /// is not nullable so that a null (which restores the default) can be told from no value at all.
     /// </summary>
-    sealed record SettingUpdate(string? Name, JsonElement Value);
+    sealed record SettingUpdate(string? Name, JsonElement Value)
+    {
+        /// <summary>Whatever else the body holds; see <see cref="UnsupportedFields"/>.</summary>
+        [System.Text.Json.Serialization.JsonExtensionData]
+        public Dictionary<string, JsonElement>? Extra { get; init; }
+    }
 
     /// <summary>Seq's internal error reporting part.</summary>
-    sealed record InternalErrorReportingBody(bool? InternalErrorReportingEnabled, string? ReplyEmail, bool? UsageTelemetryEnabled);
+    sealed record InternalErrorReportingBody(bool? InternalErrorReportingEnabled, string? ReplyEmail, bool? UsageTelemetryEnabled)
+    {
+        /// <summary>Whatever else the body holds; see <see cref="UnsupportedFields"/>.</summary>
+        [System.Text.Json.Serialization.JsonExtensionData]
+        public Dictionary<string, JsonElement>? Extra { get; init; }
+    }
 
     static string NameFromId(string id) => id.StartsWith(IdPrefix, StringComparison.OrdinalIgnoreCase) ? id[IdPrefix.Length..] : id;
 

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using MediatR;
 using Seq.Api.Hosting;
 using Seq.Application.Users;
@@ -36,14 +37,14 @@ static class UserEndpoints
         group.MapPost("/", async (UserBody body, IMediator mediator, CancellationToken cancellationToken) =>
         {
             var created = await mediator.Send(new CreateUserCommand(body.Username, body.DisplayName, body.EmailAddress, body.RoleIds, body.ViewFilter,
-                body.NewPassword ?? body.Password, body.MustChangePassword ?? false), cancellationToken);
+                body.NewPassword ?? body.Password, body.MustChangePassword ?? false) { UnsupportedFields = body.Unsupported }, cancellationToken);
             return Results.Created($"/api/users/{created.Id}", ToEntity(created));
         }).Demands(Permission.Organization);
 
         group.MapPut("/{id}", async (string id, UserBody body, IMediator mediator, CancellationToken cancellationToken) =>
         {
             var updated = await mediator.Send(new UpdateUserCommand(id, body.Username, body.DisplayName, body.EmailAddress, body.RoleIds, body.ViewFilter,
-                body.MustChangePassword ?? false, body.NewPassword) { BodyId = body.Id }, cancellationToken);
+                body.MustChangePassword ?? false, body.NewPassword) { BodyId = body.Id, UnsupportedFields = body.Unsupported }, cancellationToken);
             return Results.Ok(ToEntity(updated));
         }).Demands(Permission.Organization);
 
@@ -93,6 +94,13 @@ static class UserEndpoints
         string? Id, string? Username, string? DisplayName, string? EmailAddress, IReadOnlyList<string>? RoleIds, DescriptiveFilter? ViewFilter,
         bool? MustChangePassword, string? NewPassword, string? Password)
     {
+        /// <summary>Whatever else the body holds; see <see cref="UnsupportedFields"/>.</summary>
+        [System.Text.Json.Serialization.JsonExtensionData]
+        public Dictionary<string, JsonElement>? Extra { get; init; }
+
+        // CsrfToken: the login response is a user entity, and a client may send it back.
+        public IReadOnlyList<string> Unsupported => UnsupportedFields.Of(Extra, "CsrfToken");
+
         public override string ToString() => $"UserBody {{ Id = {Id}, Username = {Username} }}";
     }
 

@@ -24,7 +24,7 @@ public interface IApiKeyReadModel
 }
 
 /// <summary>The fields a request sets on a key, as the request gives them: validation refuses what is not a key's field.</summary>
-public interface IApiKeyFields
+public interface IApiKeyFields : IMayCarryUnsupportedFields
 {
     string? Title { get; }
     IReadOnlyList<RequestedPermission>? Permissions { get; }
@@ -77,6 +77,7 @@ public sealed class ApiKeyFieldsValidator : AbstractValidator<IApiKeyFields>
 {
     public ApiKeyFieldsValidator()
     {
+        Include(new UnsupportedFieldsValidator());
         RuleFor(c => c.Title).Must(t => !string.IsNullOrWhiteSpace(t)).WithMessage("An API key needs a title.")
             .Must(t => t is null || t.Trim().Length <= ApiKey.MaximumTitleLength)
             .WithMessage($"An API key's title may be at most {ApiKey.MaximumTitleLength} characters long.")

@@ -1,3 +1,4 @@
+using Seq.Application.Pipeline;
 using Seq.Application.Auditing;
 using FluentValidation;
 using MediatR;
@@ -22,6 +23,9 @@ public sealed record CreateApiKeyCommand(
     /// <summary>Audited instead of the token, so the log shows which keys have a token someone else also knows.</summary>
     [AuditProperty]
     public bool TokenChosenByClient => Token is not null;
+
+    /// <summary>Fields of Seq's entity the body gave a value that this server does not support; validation refuses them.</summary>
+    public IReadOnlyList<string> UnsupportedFields { get; init; } = [];
 
     /// <summary>The permissions named, once validation has accepted every name.</summary>
     public IReadOnlyList<Permission>? AssignedPermissions => RequestedPermission.ToPermissions(Permissions);

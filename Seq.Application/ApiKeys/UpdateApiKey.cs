@@ -1,3 +1,4 @@
+using Seq.Application.Pipeline;
 using Seq.Application.Auditing;
 using FluentValidation;
 using MediatR;
@@ -24,6 +25,9 @@ public sealed record UpdateApiKeyCommand(
 
     /// <summary>Whether the request carried a token, which is refused: a key's token never changes.</summary>
     public bool TokenSupplied { get; init; }
+
+    /// <summary>Fields of Seq's entity the body gave a value that this server does not support; validation refuses them.</summary>
+    public IReadOnlyList<string> UnsupportedFields { get; init; } = [];
 
     /// <summary>The permissions named, once validation has accepted every name.</summary>
     public IReadOnlyList<Permission>? AssignedPermissions => RequestedPermission.ToPermissions(Permissions);

@@ -11,8 +11,11 @@ namespace Seq.Application.Settings;
 
 [Demands(Permission.System)]
 [Audited("Setting", "Update", BeginTemplate = "Beginning change of setting {Name} to {Value}")]
-public sealed record ChangeSettingCommand([property: AuditProperty] string Name, [property: AuditProperty] string? Value) : IRequest<SettingView>
+public sealed record ChangeSettingCommand([property: AuditProperty] string Name, [property: AuditProperty] string? Value) : IRequest<SettingView>, IMayCarryUnsupportedFields
 {
+    /// <summary>Fields of Seq's entity the body gave a value that this server does not support; validation refuses them.</summary>
+    public IReadOnlyList<string> UnsupportedFields { get; init; } = [];
+
     /// <summary>The name the request body gives, if any; it must be the one the address names.</summary>
     public string? BodyName { get; init; }
 
@@ -27,6 +30,7 @@ public sealed class ChangeSettingValidator : AbstractValidator<ChangeSettingComm
 {
     public ChangeSettingValidator()
     {
+        Include(new UnsupportedFieldsValidator());
         RuleFor(c => c.BodyName).Must((c, bodyName) => bodyName is null || string.Equals(bodyName, c.Name, StringComparison.OrdinalIgnoreCase))
             .WithMessage(c => $"The body names the setting {c.BodyName} but the address names {c.Name}.");
         RuleFor(c => c.Name).Must(name => !string.Equals(name, SettingCatalogue.IsAuthenticationEnabled, StringComparison.OrdinalIgnoreCase))

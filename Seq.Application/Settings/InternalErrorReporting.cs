@@ -1,6 +1,7 @@
 using FluentValidation;
 using MediatR;
 using Seq.Application.Auditing;
+using Seq.Application.Pipeline;
 using Seq.Application.Security;
 using Seq.Domain.Security;
 
@@ -19,7 +20,11 @@ public sealed record InternalErrorReportingView(bool InternalErrorReportingEnabl
 [Audited("Setting", "InternalErrorReporting", BeginTemplate = "Beginning change of internal error reporting")]
 public sealed record ChangeInternalErrorReportingCommand(
     [property: AuditProperty] bool InternalErrorReportingEnabled, bool ReplyEmailGiven, [property: AuditProperty] bool UsageTelemetryEnabled)
-    : IRequest<InternalErrorReportingView>;
+    : IRequest<InternalErrorReportingView>, IMayCarryUnsupportedFields
+{
+    /// <summary>Fields of Seq's entity the body gave a value that this server does not support; validation refuses them.</summary>
+    public IReadOnlyList<string> UnsupportedFields { get; init; } = [];
+}
 
 public sealed class ChangeInternalErrorReportingValidator : AbstractValidator<ChangeInternalErrorReportingCommand>
 {
@@ -27,6 +32,7 @@ public sealed class ChangeInternalErrorReportingValidator : AbstractValidator<Ch
 
     public ChangeInternalErrorReportingValidator()
     {
+        Include(new UnsupportedFieldsValidator());
         RuleFor(c => c.InternalErrorReportingEnabled).Equal(false).WithMessage(SendsNothing);
         RuleFor(c => c.UsageTelemetryEnabled).Equal(false).WithMessage(SendsNothing);
         RuleFor(c => c.ReplyEmailGiven).Equal(false).WithMessage("A reply email address is not used, because internal error reporting is always disabled.");

@@ -444,4 +444,49 @@ public sealed class SeqClientCompatibilityTests(CompatibilityServer fixture) : I
         // The server's disposal reads its audit files, and /dev/full never ends.
         File.Delete(file);
     }
+
+    [Fact]
+    public async Task A_field_the_server_does_not_support_is_refused_with_an_error_naming_it_while_echoed_entities_are_accepted()
+    {
+        using var admin = await AdminAsync();
+        var current = await SeqClientLinks.GetJsonAsync(admin.Http, await admin.ResolveAsync("Users", "Current"));
+        var keyTitle = Unique("default-key");
+
+        // Seq fields with a value this server does not implement.
+        using (var defaultKey = await admin.SendAsync(HttpMethod.Post, "api/apikeys", new { Title = keyTitle, AssignedPermissions = new[] { "Ingest" }, IsDefault = true }))
+            (await TestServer.ReadAsync(defaultKey, HttpStatusCode.BadRequest)).GetProperty("Error").GetString()!.ShouldContain("does not support IsDefault");
+        (await ListKeysAsync(admin, null, shared: false)).ShouldNotContain(k => k.GetProperty("Title").GetString() == keyTitle);
+        using (var external = await admin.SendAsync(HttpMethod.Post, "api/users",
+                   new { Username = Unique("ad-user"), RoleIds = new[] { BuiltInRoles.UserReadOnly.Id }, NewPassword = "a-long-password-1", AuthenticationProvider = "Active Directory" }))
+            (await TestServer.ReadAsync(external, HttpStatusCode.BadRequest)).GetProperty("Error").GetString()!.ShouldContain("AuthenticationProvider");
+        using (var scoped = await admin.SendAsync(HttpMethod.Put, "api/settings/setting-InstanceTitle", new { Value = "scoped", Scope = "Tenant", Priority = 3 }))
+            (await TestServer.ReadAsync(scoped, HttpStatusCode.BadRequest)).GetProperty("Error").GetString()!.ShouldContain("does not support Priority, Scope");
+        using (var feed = await admin.SendAsync(HttpMethod.Post, "api/feeds", new { Name = Unique("feed"), Location = "/srv/nuget", ProtocolVersion = 3 }))
+            (await TestServer.ReadAsync(feed, HttpStatusCode.BadRequest)).GetProperty("Error").GetString()!.ShouldContain("ProtocolVersion");
+
+        // What the server itself sent, sent back whole, as the client's Update does.
+        var keyId = await CreatedKeyIdAsync(admin, Unique("echoed"), ["Ingest"]);
+        var key = await SeqClientLinks.GetJsonAsync(admin.Http, $"api/apikeys/{keyId}");
+        var echoed = JsonSerializer.Deserialize<Dictionary<string, JsonElement>>(key.GetRawText())!;
+        echoed["IsDefault"] = JsonSerializer.SerializeToElement(false);
+        echoed["InputMetrics"] = JsonSerializer.SerializeToElement(new { ArrivedEventsPerMinute = 5, IngestedEventsPerMinute = 5 });
+        using (var update = await admin.SendAsync(HttpMethod.Put, SeqClientConnection.Resolve(key, "Self"), echoed))
+            update.StatusCode.ShouldBe(HttpStatusCode.OK);
+        using (var feedCreated = await admin.SendAsync(HttpMethod.Post, "api/feeds", new { Name = Unique("feed"), Location = "/srv/nuget", Username = "builder", NewPassword = "feed-secret-1" }))
+        {
+            _server.Secrets.Add("feed-secret-1");
+            var feed = await TestServer.ReadAsync(feedCreated, HttpStatusCode.Created);
+            using var feedUpdate = await admin.SendAsync(HttpMethod.Put, SeqClientConnection.Resolve(feed, "Self"), JsonSerializer.Deserialize<Dictionary<string, JsonElement>>(feed.GetRawText()));
+            feedUpdate.StatusCode.ShouldBe(HttpStatusCode.OK);
+        }
+        var loginEntity = JsonSerializer.Deserialize<Dictionary<string, JsonElement>>((await admin.LoginAsync("admin", TestServer.AdminPassword)).GetRawText())!;
+        using (var userUpdate = await admin.SendAsync(HttpMethod.Put, $"api/users/{current.GetProperty("Id").GetString()}", loginEntity))
+            userUpdate.StatusCode.ShouldBe(HttpStatusCode.OK);
+
+        // A group or method the server does not have.
+        using (var alerts = await admin.Http.GetAsync("api/alerts/resources"))
+            (await TestServer.ReadAsync(alerts, HttpStatusCode.NotFound)).GetProperty("Error").GetString().ShouldNotBeNullOrWhiteSpace();
+        using (var deleteRole = await admin.SendAsync(HttpMethod.Delete, $"api/roles/{BuiltInRoles.UserReadOnly.Id}"))
+            (await TestServer.ReadAsync(deleteRole, HttpStatusCode.MethodNotAllowed)).GetProperty("Error").GetString().ShouldNotBeNullOrWhiteSpace();
+    }
 }
