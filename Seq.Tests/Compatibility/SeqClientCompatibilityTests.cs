@@ -153,6 +153,9 @@ public sealed class SeqClientCompatibilityTests(CompatibilityServer fixture) : I
             string? id = null;
             if (link.Parameters.Contains("id"))
             {
+                // An id comes from the group's list; a group without one (Events) is checked by its own tests.
+                if (link.Group != "Settings" && !links.ContainsKey("Items"))
+                    continue;
                 using var list = await admin.Http.GetAsync(link.Group == "Settings" ? "api/settings" : await admin.ResolveAsync(link.Group, "Items"));
                 var items = (await TestServer.ReadAsync(list, HttpStatusCode.OK)).EnumerateArray().ToList();
                 if (items.Count == 0)
