@@ -72,6 +72,7 @@ public static class SeqServer
         builder.Services.AddSingleton<ISecretProtector>(new AesGcmSecretProtector(options.SecretKey));
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton<StartupGate>();
+        builder.Services.AddSingleton<Seq.Application.Diagnostics.IngestionLog>();
         AddAuditLog(builder.Services, options.Audit);
         AddWriteRateLimit(builder.Services, options.Limits);
 

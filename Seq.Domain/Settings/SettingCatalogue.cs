@@ -27,6 +27,9 @@ public static class SettingCatalogue
         RawPayloadMaximumContentLength, MinimumPasswordLength,
     ];
 
+    /// <summary>Seq's read-only setting that reports whether the first start chose authentication; not stored here.</summary>
+    public const string IsAuthenticationEnabled = "IsAuthenticationEnabled";
+
     static readonly Dictionary<string, SettingDefinition> ByName =
         All.ToDictionary(d => d.Name, StringComparer.OrdinalIgnoreCase);
 
