@@ -96,6 +96,24 @@ public sealed class ServerLogTests : IAsyncDisposable
     }
 
     [Fact]
+    public void The_Seq_server_api_key_stored_with_secret_set_is_read_decrypted_and_the_environment_wins_over_the_file()
+    {
+        var protector = new Seq.Infrastructure.Security.AesGcmSecretProtector(Seq.Infrastructure.Security.SecretKey.Generate());
+        var stored = HostConfiguration.Load(_root, _ => null, protector);
+        stored.Set("diagnostics.seqServerUrl", "http://127.0.0.1:5342/");
+        stored.SetSecret("diagnostics.seqServerApiKey", IngestionKey);
+        File.ReadAllText(Path.Combine(_root, HostConfiguration.FileName)).ShouldNotContain(IngestionKey);
+
+        var fromFile = ServerLogOptions.FromSettings(_root, HostConfiguration.Load(_root, _ => null, protector));
+        var environment = new Dictionary<string, string> { ["SEQ_DIAGNOSTICS_SEQSERVERAPIKEY"] = "from-the-environment" };
+        var overridden = ServerLogOptions.FromSettings(_root, HostConfiguration.Load(_root, name => environment.GetValueOrDefault(name), protector));
+
+        fromFile.SeqServerUrl.ShouldBe(new Uri("http://127.0.0.1:5342/"));
+        fromFile.SeqServerApiKey.ShouldBe(IngestionKey);
+        overridden.SeqServerApiKey.ShouldBe("from-the-environment");
+    }
+
+    [Fact]
     public void A_Seq_server_api_key_without_a_Seq_server_is_refused_without_repeating_the_key()
     {
         var environment = new Dictionary<string, string> { ["SEQ_DIAGNOSTICS_SEQSERVERAPIKEY"] = IngestionKey };
