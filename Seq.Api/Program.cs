@@ -46,7 +46,7 @@ static class Program
 
     static async Task<int> RunAsync(string? storageOption, CancellationToken cancellationToken)
     {
-        var logger = SeqServer.CreateLogger();
+        var logger = ServerLog.CreateBootstrapLogger();
         using var loggerFactory = new SerilogLoggerFactory(logger);
         EmbeddedPostgres? embedded = null;
         IDisposable? storageRootLock = null;
@@ -61,6 +61,8 @@ static class Program
             var secretKey = await SecretKeyLoader.LoadAsync(
                 storageRoot, SecretKeyOptions.FromSettings(configuration.EnvironmentAndFile), loggerFactory.CreateLogger("Seq.SecretKey"), cancellationToken);
             configuration = configuration.WithProtector(new AesGcmSecretProtector(secretKey));
+            // Only now: the Seq server's API key is a secret, readable with the secret key.
+            ServerLog.Configure(logger, ServerLogOptions.FromSettings(storageRoot, configuration));
 
             var connectionString = configuration.EnvironmentAndFile("SEQ_STORAGE_CONNECTIONSTRING");
             if (string.IsNullOrWhiteSpace(connectionString))
@@ -119,7 +121,8 @@ static class Program
             if (embedded is not null)
                 await embedded.DisposeAsync();
             storageRootLock?.Dispose();
-            (logger as IDisposable)?.Dispose();
+            // Flushes the file and sends what the Seq sink still holds.
+            logger.Dispose();
         }
     }
 

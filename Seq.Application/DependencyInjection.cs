@@ -40,7 +40,8 @@ public static class DependencyInjection
 
         var assembly = typeof(DependencyInjection).Assembly;
         RegisterClosedImplementations(services, assembly, typeof(IRequestHandler<,>));
-        RegisterClosedImplementations(services, assembly, typeof(IValidator<>));
+        // Transient as before: a validator holds no state, and a scoped one would outlive nothing here.
+        services.AddValidatorsFromAssembly(assembly, ServiceLifetime.Transient, includeInternalTypes: true);
         return services;
     }
 

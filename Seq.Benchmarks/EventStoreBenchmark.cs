@@ -6,6 +6,7 @@ using Seq.Domain;
 using Seq.Infrastructure;
 using Seq.Infrastructure.EventSourcing;
 using Seq.Infrastructure.Security;
+using JasperFx.Events;
 
 namespace Seq.Benchmarks;
 
@@ -21,37 +22,234 @@ sealed class EventStoreBenchmark(string connectionString, TimeSpan phase, int wr
         await using var dataSource = DependencyInjection.CreateDataSource(connectionString);
         await new SchemaMigrator(dataSource, NullLogger<SchemaMigrator>.Instance).MigrateAsync(default);
         await ExecuteAsync(dataSource, BenchTotalsProjection.CreateTable);
+        await ExecuteAsync(dataSource, BenchTotalsSqlProjection.CreateTable);
         await ExecuteAsync(dataSource, "CREATE TABLE IF NOT EXISTS bench_baseline (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, stream_id text NOT NULL, payload jsonb NOT NULL)");
 
         var serializer = new EventSerializer(EventTypeRegistry.ForDomain(typeof(BenchCounterIncremented).Assembly));
         var store = new PostgresEventStore(dataSource, serializer, [new BenchTotalsProjection()], new OperationContext(), TimeProvider.System, []);
 
-        // Warm up both paths (connection pool, JIT, the appends' explicitly prepared statements) before anything is
-        // timed. The server's data source prepares nothing by itself (MaxAutoPrepare = 0, ADR 0014).
-        await BaselineAsync(dataSource, TimeSpan.FromSeconds(2));
-        await AppendsAsync(store, TimeSpan.FromSeconds(2));
+        // Marten as a peer (ADR 0001): each configuration in a schema of its own, with an inline projection of the
+        // same read model (a running total per stream).
+        await using var martenRich = MartenPeer.Create("Marten default (rich) + inline document projection", connectionString, "marten_rich", EventAppendMode.Rich, MartenPeer.Projection.Document);
+        await using var martenQuick = MartenPeer.Create("Marten quick-append + inline document projection", connectionString, "marten_quick", EventAppendMode.Quick, MartenPeer.Projection.Document);
+        await using var martenQuickSql = MartenPeer.Create("Marten quick-append + inline QueueSqlCommand upsert (plain table)", connectionString, "marten_quicksql", EventAppendMode.Quick, MartenPeer.Projection.SqlUpsert);
+        MartenPeer[] martens = [martenRich, martenQuick, martenQuickSql];
+        foreach (var marten in martens)
+            await marten.ApplySchemaAsync();
 
-        var baselineRates = new List<double>();
-        var appendRates = new List<double>();
+        var sides = new List<AppendSide>
+        {
+            new("raw INSERT (1 row per transaction)", null),
+            new("this store (1-event append + inline projection)", (stream, version, e) => store.AppendAsync(stream, "BenchCounter", version, [e], CancellationToken.None)),
+        };
+        sides.AddRange(martens.Select(m => new AppendSide(m.Name, m.AppendAsync)));
+
+        // Warm up every path (connection pools, JIT, prepared statements) before anything is timed. The server's
+        // data source prepares nothing by itself (MaxAutoPrepare = 0, ADR 0014).
+        foreach (var side in sides)
+            await RateAsync(dataSource, side, TimeSpan.FromSeconds(2));
+
         for (var round = 1; round <= rounds; round++)
         {
-            // Interleaved so that the machine's noise falls on both sides alike.
-            baselineRates.Add(await BaselineAsync(dataSource, phase));
-            appendRates.Add(await AppendsAsync(store, phase));
-            Console.WriteLine($"round {round}: baseline {baselineRates[^1]:F0}/s, appends {appendRates[^1]:F0}/s");
+            // Interleaved, the order reversed every other round, so that the machine's noise and any drift within a
+            // round (table growth, autovacuum) fall on every side alike.
+            foreach (var side in round % 2 == 1 ? sides : Enumerable.Reverse(sides))
+            {
+                side.Rates.Add(await RateAsync(dataSource, side, phase));
+                Console.WriteLine($"round {round}, {side.Name}: {side.Rates[^1]:F0}/s");
+            }
         }
 
-        var baseline = Median(baselineRates);
-        var appends = Median(appendRates);
-        report.Add($"| {writers} concurrent writers, raw Npgsql baseline (1 row per transaction) | {baseline:F0} tx/s | median of {rounds} rounds of {phase.TotalSeconds:F0} s |");
-        report.Add($"| {writers} concurrent writers, 1-event appends + inline projection, distinct streams | {appends:F0} appends/s | {appends / baseline:P0} of baseline (target ≥ 6,000/s and ≥ 40%) |");
+        var (baseline, ours) = (sides[0], sides[1]);
+        string Shares(AppendSide side, AppendSide of) =>
+            string.Join(", ", side.Rates.Zip(of.Rates, (a, b) => (a / b).ToString("P0", System.Globalization.CultureInfo.InvariantCulture)));
+        foreach (var side in sides)
+        {
+            var ofBaseline = Median([.. side.Rates.Zip(baseline.Rates, (a, b) => a / b)]);
+            var ofOurs = Median([.. side.Rates.Zip(ours.Rates, (a, b) => a / b)]);
+            report.Add($"| {writers} writers, distinct streams: {side.Name} | {Median(side.Rates):F0}/s | **{ofBaseline:P0}** of raw INSERT (rounds {Shares(side, baseline)}); {ofOurs:P0} of this store (rounds {Shares(side, ours)}) |");
+        }
 
-        var latencies = await SingleWriterLatenciesAsync(store, 3000);
-        report.Add($"| 1 writer, 1-event append + inline projection, latency | p50 {Percentile(latencies, 0.50):F3} ms, p95 {Percentile(latencies, 0.95):F3} ms, p99 {Percentile(latencies, 0.99):F3} ms | {latencies.Length} appends (target p50 ≤ 0.8 ms) |");
+        foreach (var side in sides.Skip(1))
+        {
+            var latencies = await SingleWriterLatenciesAsync(side, 2000);
+            report.Add($"| 1 writer, 1-event append latency: {side.Name} | p50 {Percentile(latencies, 0.50):F3} ms, p95 {Percentile(latencies, 0.95):F3} ms, p99 {Percentile(latencies, 0.99):F3} ms | {latencies.Length} appends after 200 unmeasured; p50 {Percentile(latencies, 0.50) / ours.LatencyP50:F2}× this store's |");
+        }
+
+        report.AddRange(await FirstAppendsAsync(dataSource, serializer));
+        report.AddRange(await RacesAsync(dataSource, store, martens, races: 200));
 
         var (events, seconds) = await CatchUpAsync(dataSource, store, serializer);
-        report.Add($"| Catch-up read of the global feed, deserialized | {events / seconds:F0} events/s | {events} events in {seconds:F2} s (target ≥ 150,000/s) |");
+        report.Add($"| Catch-up read of the global feed, deserialized (this store) | {events / seconds:F0} events/s | {events} events in {seconds:F2} s (target ≥ 150,000/s) |");
         return report;
+    }
+
+    delegate Task<long> AppendOne(string stream, long version, BenchCounterIncremented e);
+
+    /// <summary>A way to write: raw INSERT when <paramref name="Append"/> is null, else a store's 1-event append.</summary>
+    sealed record AppendSide(string Name, AppendOne? Append)
+    {
+        public List<double> Rates { get; } = [];
+        public double LatencyP50 { get; set; }
+    }
+
+    Task<double> RateAsync(NpgsqlDataSource dataSource, AppendSide side, TimeSpan duration) =>
+        side.Append is { } append ? AppendsAsync(append, duration) : BaselineAsync(dataSource, duration);
+
+    async Task<double> AppendsAsync(AppendOne append, TimeSpan duration)
+    {
+        var run = Guid.NewGuid().ToString("N")[..8];
+        return await RunWritersAsync(duration, async (writer, cancellationToken) =>
+        {
+            var stream = $"bench-{run}-{writer}";
+            var version = 0L;
+            var e = new BenchCounterIncremented(stream, 1, "a row of about the size of a small event");
+            while (!cancellationToken.IsCancellationRequested)
+                version = await append(stream, version, e);
+            return version;
+        });
+    }
+
+    Task<double> AppendsAsync(PostgresEventStore store, TimeSpan duration) =>
+        AppendsAsync((stream, version, e) => store.AppendAsync(stream, "BenchCounter", version, [e], CancellationToken.None), duration);
+
+    static async Task<double[]> SingleWriterLatenciesAsync(AppendSide side, int count)
+    {
+        var stream = "latency-" + Guid.NewGuid().ToString("N");
+        var e = new BenchCounterIncremented(stream, 1, "a row of about the size of a small event");
+        var version = 0L;
+        for (var i = 0; i < 200; i++)
+            version = await side.Append!(stream, version, e);
+
+        var latencies = new double[count];
+        for (var i = 0; i < count; i++)
+        {
+            var started = Stopwatch.GetTimestamp();
+            version = await side.Append!(stream, version, e);
+            latencies[i] = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+        }
+        Array.Sort(latencies);
+        side.LatencyP50 = Percentile(latencies, 0.5);
+        return latencies;
+    }
+
+    /// <summary>
+    /// From a database created for the purpose: the schema set-up, then the first and second append of a new data
+    /// source or document store (cold connections, nothing prepared). The process is warm (JIT) by then, for all alike.
+    /// Marten is also measured without applying its schema first, as it behaves out of the box (AutoCreate).
+    /// </summary>
+    async Task<IReadOnlyList<string>> FirstAppendsAsync(NpgsqlDataSource admin, EventSerializer serializer)
+    {
+        var rows = new List<string>();
+        async Task<string> FreshDatabaseAsync()
+        {
+            var name = "bench_fresh_" + Guid.NewGuid().ToString("N")[..8];
+            await ExecuteAsync(admin, $"CREATE DATABASE {name}");
+            return new NpgsqlConnectionStringBuilder(connectionString) { Database = name }.ConnectionString;
+        }
+        var e = new BenchCounterIncremented("first", 1, "a row of about the size of a small event");
+        string Ms(TimeSpan elapsed) => $"{elapsed.TotalMilliseconds:F1} ms";
+
+        {
+            var fresh = await FreshDatabaseAsync();
+            await using var dataSource = DependencyInjection.CreateDataSource(fresh);
+            var clock = Stopwatch.StartNew();
+            await new SchemaMigrator(dataSource, NullLogger<SchemaMigrator>.Instance).MigrateAsync(default);
+            await ExecuteAsync(dataSource, BenchTotalsProjection.CreateTable);
+            var schema = clock.Elapsed;
+            var store = new PostgresEventStore(dataSource, serializer, [new BenchTotalsProjection()], new OperationContext(), TimeProvider.System, []);
+            clock.Restart();
+            await store.AppendAsync("first", "BenchCounter", 0, [e], default);
+            var first = clock.Elapsed;
+            clock.Restart();
+            await store.AppendAsync("first", "BenchCounter", 1, [e], default);
+            rows.Add($"| Fresh database: this store | schema {Ms(schema)}; first append {Ms(first)}; second {Ms(clock.Elapsed)} | schema = SchemaMigrator + the projection's table |");
+        }
+
+        foreach (var (name, mode, projection, applyFirst) in new[]
+                 {
+                     ("Marten default (rich) + document projection", EventAppendMode.Rich, MartenPeer.Projection.Document, true),
+                     ("Marten quick-append + document projection", EventAppendMode.Quick, MartenPeer.Projection.Document, true),
+                     ("Marten default (rich), schema created by the first append (AutoCreate)", EventAppendMode.Rich, MartenPeer.Projection.Document, false),
+                 })
+        {
+            var fresh = await FreshDatabaseAsync();
+            await using var marten = MartenPeer.Create(name, fresh, "marten", mode, projection);
+            var clock = Stopwatch.StartNew();
+            if (applyFirst)
+                await marten.ApplySchemaAsync();
+            var schema = clock.Elapsed;
+            clock.Restart();
+            await marten.AppendAsync("first", 0, e);
+            var first = clock.Elapsed;
+            clock.Restart();
+            await marten.AppendAsync("first", 1, e);
+            rows.Add($"| Fresh database: {name} | {(applyFirst ? $"schema {Ms(schema)}; " : "")}first append {Ms(first)}; second {Ms(clock.Elapsed)} | {(applyFirst ? "schema = ApplyAllConfiguredChangesToDatabaseAsync" : "no schema step before the first append")} |");
+        }
+        return rows;
+    }
+
+    /// <summary>
+    /// <paramref name="races"/> times: a stream with one event, then two writers append to it at once with the same
+    /// expected version; one must lose. Afterwards: how far the event sequence advanced, how many events were kept,
+    /// and what else was written, to see whether a lost race burns a sequence number (a gap in the global order).
+    /// </summary>
+    async Task<IReadOnlyList<string>> RacesAsync(NpgsqlDataSource dataSource, PostgresEventStore store, MartenPeer[] martens, int races)
+    {
+        var rows = new List<string>();
+        var e = new BenchCounterIncremented("race", 1, "a row of about the size of a small event");
+        var contenders = new List<(string Name, AppendOne Append, string Sequence, string Table)>
+        {
+            ("this store", (stream, version, ev) => store.AppendAsync(stream, "BenchCounter", version, [ev], CancellationToken.None), "pg_get_serial_sequence('events', 'seq')", "events"),
+        };
+        contenders.AddRange(martens.Take(2).Select(m => (m.Name, (AppendOne)m.AppendAsync, $"'{m.Schema}.mt_events_sequence'", $"{m.Schema}.mt_events")));
+
+        foreach (var (name, append, sequence, table) in contenders)
+        {
+            async Task<(long Sequence, long Rows)> MeasureAsync() =>
+                (await ScalarAsync(dataSource, $"SELECT coalesce(pg_sequence_last_value({sequence}::regclass), 0)"), await ScalarAsync(dataSource, $"SELECT count(*) FROM {table}"));
+
+            var before = await MeasureAsync();
+            var (wins, losses) = (0, 0);
+            var lossTypes = new HashSet<string>();
+            var run = Guid.NewGuid().ToString("N")[..8];
+            for (var race = 0; race < races; race++)
+            {
+                var stream = $"race-{run}-{race}";
+                await append(stream, 0, e);
+                var start = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                var contenderTasks = Enumerable.Range(0, 2).Select(_ => Task.Run(async () =>
+                {
+                    await start.Task;
+                    try
+                    {
+                        await append(stream, 1, e);
+                        return (string?)null;
+                    }
+                    catch (Exception failure)
+                    {
+                        return failure.GetType().Name;
+                    }
+                })).ToArray();
+                start.SetResult();
+                foreach (var outcome in await Task.WhenAll(contenderTasks))
+                {
+                    if (outcome is null)
+                        wins++;
+                    else
+                    {
+                        losses++;
+                        lossTypes.Add(outcome);
+                    }
+                }
+            }
+            var after = await MeasureAsync();
+            var kept = races + wins;
+            var used = after.Sequence - before.Sequence;
+            var extraRows = after.Rows - before.Rows - kept;
+            rows.Add($"| {races} lost races: {name} | {used - (after.Rows - before.Rows)} sequence numbers burned | {wins} wins, {losses} losses ({string.Join(", ", lossTypes)}); sequence advanced {used} for {kept} events kept; {extraRows} other rows written to {table} |");
+        }
+        return rows;
     }
 
     /// <summary>
@@ -166,20 +364,6 @@ sealed class EventStoreBenchmark(string connectionString, TimeSpan phase, int wr
                 count++;
             }
             return count;
-        });
-    }
-
-    async Task<double> AppendsAsync(PostgresEventStore store, TimeSpan duration)
-    {
-        var run = Guid.NewGuid().ToString("N")[..8];
-        return await RunWritersAsync(duration, async (writer, cancellationToken) =>
-        {
-            var stream = $"bench-{run}-{writer}";
-            var version = 0L;
-            var events = new IDomainEvent[] { new BenchCounterIncremented(stream, 1, "a row of about the size of a small event") };
-            while (!cancellationToken.IsCancellationRequested)
-                version = await store.AppendAsync(stream, "BenchCounter", version, events, CancellationToken.None);
-            return version;
         });
     }
 

@@ -15,7 +15,6 @@ using Seq.Infrastructure.Auditing;
 using Seq.Infrastructure.Configuration;
 using System.Threading.RateLimiting;
 using Microsoft.AspNetCore.RateLimiting;
-using Serilog.Events;
 using Microsoft.AspNetCore.Http.Features;
 
 namespace Seq.Api.Hosting;
@@ -23,18 +22,6 @@ namespace Seq.Api.Hosting;
 /// <summary>Composes the web host. The command line and the tests both build the server through here.</summary>
 public static class SeqServer
 {
-    public static Serilog.ILogger CreateLogger() =>
-        new LoggerConfiguration()
-            .MinimumLevel.Information()
-            .MinimumLevel.Override("Microsoft", LogEventLevel.Warning)
-            .MinimumLevel.Override("Microsoft.Hosting.Lifetime", LogEventLevel.Information)
-            .Enrich.FromLogContext()
-            // The host logs a failed start with its stack trace and then throws; the command line reports the exception itself.
-            .Filter.ByExcluding(e => e.MessageTemplate.Text == "Hosting failed to start"
-                                     && e.Properties.TryGetValue("SourceContext", out var source) && source.ToString() == "\"Microsoft.Extensions.Hosting.Internal.Host\"")
-            .WriteTo.Console(outputTemplate: "[{Timestamp:HH:mm:ss} {Level:u3}] {Message:lj}{NewLine}{Exception}", standardErrorFromLevel: LogEventLevel.Error)
-            .CreateLogger();
-
     public static WebApplication Build(ServerOptions options, Serilog.ILogger logger)
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions
@@ -57,6 +44,13 @@ public static class SeqServer
         });
         builder.Logging.ClearProviders();
         builder.Logging.AddSerilog(logger);
+        // The host's own request lines carry the query string, which can hold apiKey=; the one line per request comes
+        // from UseSerilogRequestLogging below instead, whatever level the logger lets through.
+        // (AddSerilog's own rule names the provider, so only a rule that names it too can win over it.)
+        builder.Logging.AddFilter<Serilog.Extensions.Logging.SerilogLoggerProvider>("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.None);
+        // What UseSerilogRequestLogging needs (Serilog.AspNetCore); the providers above stay as they were.
+        builder.Services.AddSingleton(new Serilog.Extensions.Hosting.DiagnosticContext(logger));
+        builder.Services.AddSingleton<IDiagnosticContext>(provider => provider.GetRequiredService<Serilog.Extensions.Hosting.DiagnosticContext>());
 
         builder.Services.Configure<JsonOptions>(json =>
         {
@@ -77,6 +71,8 @@ public static class SeqServer
         AddWriteRateLimit(builder.Services, options.Limits);
 
         var app = builder.Build();
+        // Outside the error mapping, so that the line has the status the client got.
+        app.UseSerilogRequestLogging(requestLogging => ServerLog.ConfigureRequestLogging(requestLogging, logger));
         app.UseMiddleware<ErrorMapping>();
         var gate = app.Services.GetRequiredService<StartupGate>();
         app.Use((context, next) =>

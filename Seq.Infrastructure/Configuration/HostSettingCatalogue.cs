@@ -252,6 +252,10 @@ public static class HostSettingCatalogue
             "The password hash of the administrator created at first start, from `seqsvr config hash`."),
         new("firstRun", "noAuthentication", HostSettingKind.Boolean, false,
             "Start without authentication at first start."),
+        new("diagnostics", "seqServerUrl", HostSettingKind.Uri, false,
+            "A Seq server that receives the server's own operational log (not the audit log); unset, nothing is sent anywhere."),
+        new("diagnostics", "seqServerApiKey", HostSettingKind.Text, true,
+            "The API key used to send the server's own log to diagnostics.seqServerUrl."),
     ];
 
     public static bool TryFind(string key, out HostSetting setting)

@@ -59,7 +59,7 @@ public sealed class PipelineTests
         services.AddScoped<Seq.Application.Auditing.IAuditLog, StepAuditLog>();
         services.AddTransient<IPipelineBehavior<ProbeCommand, string>, InnerProbeBehaviour>();
         DependencyInjection.RegisterClosedImplementations(services, typeof(PipelineTests).Assembly, typeof(IRequestHandler<,>));
-        DependencyInjection.RegisterClosedImplementations(services, typeof(PipelineTests).Assembly, typeof(IValidator<>));
+        services.AddValidatorsFromAssembly(typeof(PipelineTests).Assembly, ServiceLifetime.Transient, includeInternalTypes: true);
         return services.BuildServiceProvider(new ServiceProviderOptions { ValidateScopes = true });
     }
 
@@ -101,5 +101,24 @@ public sealed class PipelineTests
         requestTypes.ShouldNotBeEmpty();
         foreach (var request in requestTypes)
             handled.Count(h => h == request).ShouldBe(1, request.Name);
+    }
+
+    [Fact]
+    public void Every_validator_in_the_application_is_registered_once_against_the_type_it_validates()
+    {
+        var services = new ServiceCollection();
+        services.AddApplication();
+        var validators = typeof(DependencyInjection).Assembly.GetTypes()
+            .Where(t => !t.IsAbstract && !t.IsGenericTypeDefinition)
+            .SelectMany(t => t.GetInterfaces().Where(i => i.IsGenericType && i.GetGenericTypeDefinition() == typeof(IValidator<>)).Select(i => (Type: t, Contract: i)))
+            .ToList();
+
+        validators.ShouldNotBeEmpty();
+        foreach (var (type, contract) in validators)
+        {
+            var registered = services.Where(d => d.ServiceType == contract && d.ImplementationType == type).ToList();
+            registered.Count.ShouldBe(1, type.Name);
+            registered[0].Lifetime.ShouldBe(ServiceLifetime.Transient, type.Name);
+        }
     }
 }
