@@ -79,6 +79,12 @@ static class Program
                     string.Equals(configuration.EnvironmentAndFile("SEQ_FIRSTRUN_NOAUTHENTICATION"), "true", StringComparison.OrdinalIgnoreCase)),
                 TrustedProxies = (configuration.EnvironmentAndFile("SEQ_API_TRUSTEDPROXIES") ?? "")
                     .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
+                IngestionListenUris = (configuration.EnvironmentAndFile("SEQ_API_INGESTIONLISTENURIS") ?? "")
+                    .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
+                Certificate = configuration.EnvironmentAndFile("SEQ_API_CERTIFICATEPATH") is { Length: > 0 } certificatePath
+                    ? ServerCertificate.Load(certificatePath, configuration.EnvironmentAndFile("SEQ_API_CERTIFICATEKEYPATH"),
+                        configuration.EnvironmentAndFile("SEQ_API_CERTIFICATEPASSWORD"))
+                    : null,
                 Audit = new AuditOptions(
                     configuration.EnvironmentAndFile("SEQ_AUDIT_AUDITPATH"),
                     configuration.EnvironmentAndFile("SEQ_AUDIT_AUDITSERVERURL") is { Length: > 0 } url ? new Uri(url) : null,

@@ -42,12 +42,12 @@ public static class SeqServer
             ApplicationName = typeof(SeqServer).Assembly.GetName().Name,
             ContentRootPath = AppContext.BaseDirectory,
         });
-        builder.WebHost.UseUrls([.. options.ListenUris]);
+        var listeners = new Listeners();
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
             kestrel.Limits.MaxRequestBodySize = options.Limits.MaximumBodyBytes;
-            kestrel.ConfigureEndpointDefaults(listen => listen.UseErrorBodiesForServerRefusals());
+            listeners.Bind(kestrel, options);
         });
         builder.Host.UseDefaultServiceProvider(provider =>
         {
@@ -72,11 +72,14 @@ public static class SeqServer
         builder.Services.AddSingleton<ISecretProtector>(new AesGcmSecretProtector(options.SecretKey));
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton<StartupGate>();
+        builder.Services.AddSingleton(listeners);
         AddAuditLog(builder.Services, options.Audit);
         AddWriteRateLimit(builder.Services, options.Limits);
 
         var app = builder.Build();
+        app.Use(SecurityHeaders.AddToEveryResponse);
         app.UseMiddleware<ErrorMapping>();
+        app.Use(Listeners.ServeOnlyIngestionThere);
         var gate = app.Services.GetRequiredService<StartupGate>();
         app.Use((context, next) =>
         {
@@ -98,6 +101,8 @@ public static class SeqServer
             });
             app.UseForwardedHeaders(ForwardedHeadersFrom(options.TrustedProxies));
         }
+        // Public files under wwwroot (the dashboard's, later): no endpoint, so no permission to declare.
+        app.UseStaticFiles();
         app.UseRouting();
         if (options.Limits.WritesPerSecondPerAddress > 0)
             app.UseRateLimiter();
@@ -140,6 +145,8 @@ public static class SeqServer
         }
 
         var options = app.Services.GetRequiredService<ServerOptions>();
+        app.Services.GetRequiredService<Listeners>().LogAddresses(
+            app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Seq.Listeners"), options.TrustedProxies.Count > 0);
         app.Services.GetRequiredService<InstanceAuthenticationState>().Enabled = await FirstRun.EnsureAsync(
             app.Services, options.FirstRun, options.Console, app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Seq.FirstRun"), cancellationToken);
         await app.Services.GetRequiredService<ISecurityDirectory>().RefreshAsync(cancellationToken);

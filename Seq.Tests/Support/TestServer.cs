@@ -81,7 +81,10 @@ public sealed class TestServer : IAsyncDisposable
     /// <summary>A client with its own cookie jar and no credentials.</summary>
     public HttpClient CreateClient()
     {
-        var client = new HttpClient(new HttpClientHandler { CookieContainer = new CookieContainer(), UseCookies = true }) { BaseAddress = Address };
+        HttpMessageHandler handler = Options.Certificate is { } certificate
+            ? TestCertificates.Trusting(certificate)
+            : new HttpClientHandler { CookieContainer = new CookieContainer(), UseCookies = true };
+        var client = new HttpClient(handler) { BaseAddress = Address };
         _clients.Add(client);
         return client;
     }
