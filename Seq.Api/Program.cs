@@ -76,7 +76,10 @@ static class Program
                     configuration.EnvironmentAndFile("SEQ_FIRSTRUN_ADMINUSERNAME") is { Length: > 0 } username ? username : "admin",
                     configuration.EnvironmentAndFile("SEQ_FIRSTRUN_ADMINPASSWORD"),
                     configuration.EnvironmentAndFile("SEQ_FIRSTRUN_ADMINPASSWORDHASH"),
-                    string.Equals(configuration.EnvironmentAndFile("SEQ_FIRSTRUN_NOAUTHENTICATION"), "true", StringComparison.OrdinalIgnoreCase)),
+                    string.Equals(configuration.EnvironmentAndFile("SEQ_FIRSTRUN_NOAUTHENTICATION"), "true", StringComparison.OrdinalIgnoreCase))
+                {
+                    IngestApiKey = configuration.EnvironmentAndFile("SEQ_FIRSTRUN_INGESTAPIKEY"),
+                },
                 TrustedProxies = (configuration.EnvironmentAndFile("SEQ_API_TRUSTEDPROXIES") ?? "")
                     .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
                 IngestionListenUris = (configuration.EnvironmentAndFile("SEQ_API_INGESTIONLISTENURIS") ?? "")

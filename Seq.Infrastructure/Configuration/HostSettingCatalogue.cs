@@ -260,6 +260,8 @@ public static class HostSettingCatalogue
             "The password hash of the administrator created at first start, from `seqsvr config hash`."),
         new("firstRun", "noAuthentication", HostSettingKind.Boolean, false,
             "Start without authentication at first start."),
+        new("firstRun", "ingestApiKey", HostSettingKind.Text, true,
+            "The token (24 letters and digits) of a shared Ingest-only API key created at first start, such as an audit target's key for the servers it audits."),
     ];
 
     public static bool TryFind(string key, out HostSetting setting)
