@@ -26,7 +26,7 @@ public sealed class EventIngestion(ISettingsReadModel settings, IApiKeyReadModel
     public async Task<Limits> AdmitAsync(Principal principal, CancellationToken cancellationToken)
     {
         var changed = await settings.GetChangedValuesAsync(cancellationToken);
-        if (Value(changed, SettingCatalogue.RequireApiKeyForWritingEvents) == "True" && !principal.Has(Permission.Ingest))
+        if (bool.Parse(Value(changed, SettingCatalogue.RequireApiKeyForWritingEvents)) && !principal.Has(Permission.Ingest))
         {
             if (!principal.IsAuthenticated)
                 throw new AuthenticationRequiredException("Writing events requires an API key with the Ingest permission: send it in the X-Seq-ApiKey header.");
