@@ -84,8 +84,18 @@ public static class MessageTemplate
         JsonValueKind.True => "True",
         JsonValueKind.False => "False",
         JsonValueKind.Null => "null",
+        JsonValueKind.Array => "[" + string.Join(", ", value.EnumerateArray().Select(item => Format(item, null))) + "]",
+        JsonValueKind.Object => Structure(value),
         _ => value.GetRawText(),
     };
+
+    // Serilog's rendering of a structure: its type tag (CLEF's "$type"), then { Name: value, … }.
+    static string Structure(JsonElement value)
+    {
+        var members = value.EnumerateObject().Where(m => m.Name != "$type").Select(m => $"{m.Name}: {Format(m.Value, null)}").ToList();
+        var body = members.Count == 0 ? "{ }" : "{ " + string.Join(", ", members) + " }";
+        return value.TryGetProperty("$type", out var tag) && tag.ValueKind == JsonValueKind.String ? tag.GetString() + " " + body : body;
+    }
 
     /// <summary>The event type Seq derives from a template: the 32-bit Murmur3 hash of its UTF-8 text.</summary>
     public static uint EventTypeOf(string template)
