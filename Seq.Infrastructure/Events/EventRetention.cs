@@ -22,7 +22,7 @@ public sealed record RetentionPass(bool Ran, IReadOnlyList<string> Dropped);
 public sealed class EventRetention(NpgsqlDataSource dataSource, ISettingsReadModel settings, TimeProvider clock, EventRetentionOptions options, ILogger<EventRetention> logger)
     : BackgroundService
 {
-    internal const long LockId = 0x5E9_4E7E_0001;
+    public const long LockId = 0x5E9_4E7E_0001;
 
     public async Task<RetentionPass> RunOnceAsync(CancellationToken cancellationToken)
     {
