@@ -78,9 +78,18 @@ static class Program
                     configuration.EnvironmentAndFile("SEQ_FIRSTRUN_ADMINUSERNAME") is { Length: > 0 } username ? username : "admin",
                     configuration.EnvironmentAndFile("SEQ_FIRSTRUN_ADMINPASSWORD"),
                     configuration.EnvironmentAndFile("SEQ_FIRSTRUN_ADMINPASSWORDHASH"),
-                    string.Equals(configuration.EnvironmentAndFile("SEQ_FIRSTRUN_NOAUTHENTICATION"), "true", StringComparison.OrdinalIgnoreCase)),
+                    string.Equals(configuration.EnvironmentAndFile("SEQ_FIRSTRUN_NOAUTHENTICATION"), "true", StringComparison.OrdinalIgnoreCase))
+                {
+                    IngestApiKey = configuration.EnvironmentAndFile("SEQ_FIRSTRUN_INGESTAPIKEY"),
+                },
                 TrustedProxies = (configuration.EnvironmentAndFile("SEQ_API_TRUSTEDPROXIES") ?? "")
                     .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
+                IngestionListenUris = (configuration.EnvironmentAndFile("SEQ_API_INGESTIONLISTENURIS") ?? "")
+                    .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
+                Certificate = configuration.EnvironmentAndFile("SEQ_API_CERTIFICATEPATH") is { Length: > 0 } certificatePath
+                    ? ServerCertificate.Load(certificatePath, configuration.EnvironmentAndFile("SEQ_API_CERTIFICATEKEYPATH"),
+                        configuration.EnvironmentAndFile("SEQ_API_CERTIFICATEPASSWORD"))
+                    : null,
                 Audit = new AuditOptions(
                     configuration.EnvironmentAndFile("SEQ_AUDIT_AUDITPATH"),
                     configuration.EnvironmentAndFile("SEQ_AUDIT_AUDITSERVERURL") is { Length: > 0 } url ? new Uri(url) : null,

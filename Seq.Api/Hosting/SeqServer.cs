@@ -29,12 +29,12 @@ public static class SeqServer
             ApplicationName = typeof(SeqServer).Assembly.GetName().Name,
             ContentRootPath = AppContext.BaseDirectory,
         });
-        builder.WebHost.UseUrls([.. options.ListenUris]);
+        var listeners = new Listeners();
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
             kestrel.Limits.MaxRequestBodySize = options.Limits.MaximumBodyBytes;
-            kestrel.ConfigureEndpointDefaults(listen => listen.UseErrorBodiesForServerRefusals());
+            listeners.Bind(kestrel, options);
         });
         builder.Host.UseDefaultServiceProvider(provider =>
         {
@@ -67,13 +67,16 @@ public static class SeqServer
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton<StartupGate>();
         builder.Services.AddSingleton<Seq.Application.Diagnostics.IngestionLog>();
+        builder.Services.AddSingleton(listeners);
         AddAuditLog(builder.Services, options.Audit);
         AddWriteRateLimit(builder.Services, options.Limits);
 
         var app = builder.Build();
+        app.Use(SecurityHeaders.AddToEveryResponse);
         // Outside the error mapping, so that the line has the status the client got.
         app.UseSerilogRequestLogging(requestLogging => ServerLog.ConfigureRequestLogging(requestLogging, logger));
         app.UseMiddleware<ErrorMapping>();
+        app.Use(Listeners.ServeOnlyIngestionThere);
         var gate = app.Services.GetRequiredService<StartupGate>();
         app.Use((context, next) =>
         {
@@ -95,6 +98,8 @@ public static class SeqServer
             });
             app.UseForwardedHeaders(ForwardedHeadersFrom(options.TrustedProxies));
         }
+        // Public files under wwwroot (the dashboard's, later): no endpoint, so no permission to declare.
+        app.UseStaticFiles();
         app.UseRouting();
         if (options.Limits.WritesPerSecondPerAddress > 0)
             app.UseRateLimiter();
@@ -109,6 +114,7 @@ public static class SeqServer
         app.MapRoleEndpoints();
         app.MapUserEndpoints();
         app.MapDiagnosticsEndpoints();
+        app.MapEventEndpoints();
         return app;
     }
 
@@ -137,6 +143,8 @@ public static class SeqServer
         }
 
         var options = app.Services.GetRequiredService<ServerOptions>();
+        app.Services.GetRequiredService<Listeners>().LogAddresses(
+            app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Seq.Listeners"), options.TrustedProxies.Count > 0);
         app.Services.GetRequiredService<InstanceAuthenticationState>().Enabled = await FirstRun.EnsureAsync(
             app.Services, options.FirstRun, options.Console, app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Seq.FirstRun"), cancellationToken);
         await app.Services.GetRequiredService<ISecurityDirectory>().RefreshAsync(cancellationToken);
@@ -151,7 +159,8 @@ public static class SeqServer
     /// </summary>
     static async Task ReadBodyOfUnknownLengthFirst(HttpContext context, RequestDelegate next)
     {
-        if (context.Request.ContentLength is null && context.Features.Get<IHttpRequestBodyDetectionFeature>()?.CanHaveBody == true)
+        if (context.Request.ContentLength is null && context.Features.Get<IHttpRequestBodyDetectionFeature>()?.CanHaveBody == true
+            && context.GetEndpoint()?.Metadata.GetMetadata<ReadsItsOwnBody>() is null)
         {
             var maximum = context.Features.Get<IHttpMaxRequestBodySizeFeature>()?.MaxRequestBodySize ?? int.MaxValue;
             context.Request.EnableBuffering(bufferThreshold: (int)Math.Min(maximum, 1024 * 1024));

@@ -17,6 +17,12 @@ public sealed record ServerOptions(string ConnectionString, IReadOnlyList<string
     /// <summary>Reverse proxies (addresses or CIDR networks) whose X-Forwarded-For and X-Forwarded-Proto are believed.</summary>
     public IReadOnlyList<string> TrustedProxies { get; init; } = [];
 
+    /// <summary>Addresses that serve only event ingestion (everything else answers 404 there), such as an audit target's port for the servers it audits.</summary>
+    public IReadOnlyList<string> IngestionListenUris { get; init; } = [];
+
+    /// <summary>The certificate served on https:// addresses (with its private key); null when there are none.</summary>
+    public System.Security.Cryptography.X509Certificates.X509Certificate2? Certificate { get; init; }
+
     /// <summary>Where audit events go; from the host's environment or configuration file only, never the API.</summary>
     public AuditOptions Audit { get; init; } = AuditOptions.Disabled;
 
@@ -27,7 +33,7 @@ public sealed record ServerOptions(string ConnectionString, IReadOnlyList<string
     public TextWriter Console { get; init; } = System.Console.Out;
 
     // The generated ToString would print the connection string, password included.
-    public override string ToString() => $"ServerOptions {{ ListenUris = {string.Join(", ", ListenUris)}, SecretKey = {SecretKey}, {FirstRun}, {Limits}, {Audit} }}";
+    public override string ToString() => $"ServerOptions {{ ListenUris = {string.Join(", ", ListenUris)}, IngestionListenUris = {string.Join(", ", IngestionListenUris)}, Certificate = {Certificate?.Subject ?? "none"}, SecretKey = {SecretKey}, {FirstRun}, {Limits}, {Audit} }}";
 
     /// <summary>Reads <c>SEQ_API_LISTENURIS</c>: one or more URIs separated by commas or semicolons.</summary>
     public static IReadOnlyList<string> ListenUrisFrom(string? configured)

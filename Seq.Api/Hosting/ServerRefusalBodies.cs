@@ -101,6 +101,8 @@ static class ServerRefusalBodies
             var contentLength = head.IndexOf("\r\nContent-Length: 0\r\n"u8) + 2;
             inner.Write(head[..contentLength]);
             inner.Write(Encoding.ASCII.GetBytes($"Content-Type: application/json; charset=utf-8\r\nContent-Length: {body.Length}\r\n"));
+            foreach (var (name, value) in SecurityHeaders.Always)
+                inner.Write(Encoding.ASCII.GetBytes($"{name}: {value}\r\n"));
             inner.Write(head[(contentLength + "Content-Length: 0\r\n".Length)..]);
             inner.Write(body);
         }

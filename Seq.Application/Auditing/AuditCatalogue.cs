@@ -24,6 +24,10 @@ public static class AuditCatalogue
     public static readonly AuditCatalogueEntry AdvisoriesNotRecorded = new("Audit", "AdvisoriesNotRecorded", [AuditEventKind.Advise], "AuditLog",
         ["NotRecordedCount", "Reason"]);
 
+    /// <summary>A search of log events: what was asked (the filter text and signals), never what was found.</summary>
+    public static readonly AuditCatalogueEntry EventSearch = new("Event", "Search", [AuditEventKind.Advise], "SearchEventsQuery",
+        ["Filter", "Signal", "FromDateUtc", "ToDateUtc", "Count"]);
+
     public static IReadOnlyList<AuditCatalogueEntry> All { get; } =
     [
         .. typeof(AuditCatalogue).Assembly.GetTypes()
@@ -35,5 +39,6 @@ public static class AuditCatalogue
         AccessRefused,
         AccessRefusalsSummarized,
         AdvisoriesNotRecorded,
+        EventSearch,
     ];
 }

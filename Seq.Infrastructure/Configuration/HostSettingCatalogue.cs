@@ -226,6 +226,14 @@ public static class HostSettingCatalogue
             "The URIs the server listens on, separated by commas (default http://localhost:5341)."),
         new("api", "trustedProxies", HostSettingKind.NetworkList, false,
             "Reverse proxies (addresses or CIDR networks) whose X-Forwarded-For and X-Forwarded-Proto are believed: the client's address and HTTPS come from them."),
+        new("api", "ingestionListenUris", HostSettingKind.UriList, false,
+            "Further URIs that serve only event ingestion (POST /api/events/raw and /ingest/clef; everything else 404), such as an audit target's port for the servers it audits."),
+        new("api", "certificatePath", HostSettingKind.Path, false,
+            "The certificate for https:// addresses: a PEM file (with its key, or with api.certificateKeyPath) or a PFX/PKCS#12 file."),
+        new("api", "certificateKeyPath", HostSettingKind.Path, false,
+            "The PEM private key of api.certificatePath, when it is in a file of its own."),
+        new("api", "certificatePassword", HostSettingKind.Text, true,
+            "The password of the PFX file or of the encrypted PEM key."),
         new("storage", "connectionString", HostSettingKind.ConnectionString, true,
             "A PostgreSQL connection string; without one the server runs a private cluster under the storage root."),
         new("audit", "auditPath", HostSettingKind.DirectoryPath, false,
@@ -256,6 +264,8 @@ public static class HostSettingCatalogue
             "A Seq server that receives the server's own operational log (not the audit log); unset, nothing is sent anywhere."),
         new("diagnostics", "seqServerApiKey", HostSettingKind.Text, true,
             "The API key used to send the server's own log to diagnostics.seqServerUrl."),
+        new("firstRun", "ingestApiKey", HostSettingKind.Text, true,
+            "The token (24 letters and digits) of a shared Ingest-only API key created at first start, such as an audit target's key for the servers it audits."),
     ];
 
     public static bool TryFind(string key, out HostSetting setting)

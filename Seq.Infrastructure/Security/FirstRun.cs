@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Seq.Application.EventSourcing;
+using Seq.Domain.ApiKeys;
 using Seq.Domain.Security;
 using Seq.Domain.Users;
 
@@ -13,9 +14,16 @@ namespace Seq.Infrastructure.Security;
 /// </summary>
 public sealed record FirstRunOptions(string AdminUsername = "admin", string? AdminPassword = null, string? AdminPasswordHash = null, bool NoAuthentication = false)
 {
+    /// <summary>
+    /// The token of a shared Ingest-only API key created at first start, so that a server that audits to this one can
+    /// be given the same token up front (an audit target provisioned by docker-compose, say).
+    /// </summary>
+    public string? IngestApiKey { get; init; }
+
     public override string ToString() =>
         $"FirstRunOptions {{ AdminUsername = {AdminUsername}, AdminPassword = {(AdminPassword is null ? "none" : "(secret)")}, " +
-        $"AdminPasswordHash = {(AdminPasswordHash is null ? "none" : "(set)")}, NoAuthentication = {NoAuthentication} }}";
+        $"AdminPasswordHash = {(AdminPasswordHash is null ? "none" : "(set)")}, NoAuthentication = {NoAuthentication}, " +
+        $"IngestApiKey = {(IngestApiKey is null ? "none" : "(secret)")} }}";
 }
 
 public sealed class FirstRunException(string message) : Exception(message);
@@ -60,6 +68,8 @@ public static class FirstRun
                     appends.Add(new StreamAppend(User.StreamIdFor(User.AdministratorId), User.StreamType, 0, [created]));
                 }
             }
+            if (!string.IsNullOrEmpty(options.IngestApiKey))
+                appends.Add(IngestApiKey(options.IngestApiKey, scope.ServiceProvider.GetRequiredService<ApiKeyTokens>(), clock));
             appends.Add(new StreamAppend(InstanceAuthentication.StreamId, InstanceAuthentication.StreamType, 0,
                 [new AuthenticationConfigured(!options.NoAuthentication, options.NoAuthentication ? null : User.AdministratorId, clock.GetUtcNow())]));
 
@@ -93,6 +103,22 @@ public static class FirstRun
             logger.LogWarning("Authentication is disabled: anyone who can reach this server can read and change everything. " +
                               "It was turned off at first start with SEQ_FIRSTRUN_NOAUTHENTICATION");
         return state.Enabled;
+    }
+
+    public const string IngestApiKeyTitle = "Ingestion (provisioned at first start)";
+
+    /// <summary>A shared key allowed only to ingest, stored as every key is: its prefix and a keyed hash, never the token.</summary>
+    static StreamAppend IngestApiKey(string token, ApiKeyTokens tokens, TimeProvider clock)
+    {
+        if (!ApiKeyTokens.IsWellFormed(token))
+            throw new FirstRunException(
+                $"SEQ_FIRSTRUN_INGESTAPIKEY must be {ApiKeyTokens.TokenLength} letters and digits, as generated tokens are " +
+                $"(for example from `tr -dc A-Za-z0-9 </dev/urandom | head -c {ApiKeyTokens.TokenLength}`).");
+        var salt = RandomNumberGenerator.GetBytes(ApiKeyTokens.SaltLength);
+        var id = ApiKey.NewId();
+        var created = ApiKey.Create(id, IngestApiKeyTitle, token[..ApiKeyTokens.PrefixLength], salt, tokens.ComputeHash(token, salt),
+            [Permission.Ingest], null, InputSettings.None, clock.GetUtcNow());
+        return new StreamAppend(ApiKey.StreamIdFor(id), ApiKey.StreamType, 0, [created]);
     }
 
     static string AdminUsername(FirstRunOptions options) => string.IsNullOrWhiteSpace(options.AdminUsername) ? "admin" : options.AdminUsername;

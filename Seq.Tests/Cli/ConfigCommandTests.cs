@@ -381,7 +381,7 @@ public sealed class ConfigCommandTests : IDisposable
         HostSettingCatalogue.All.Select(s => s.EnvironmentVariable).ShouldContain("SEQ_AUDIT_AUDITPATH");
         HostSettingCatalogue.All.Select(s => s.EnvironmentVariable).ShouldContain("SEQ_SECRETKEY_PROVIDERARGS");
         HostSettingCatalogue.All.ShouldAllBe(s => s.EnvironmentVariable == "SEQ_" + s.Section.ToUpperInvariant() + "_" + s.Name.ToUpperInvariant());
-        HostSettingCatalogue.All.Where(s => s.IsSecret).Select(s => s.Key).ShouldBe(["storage.connectionString", "audit.auditServerApiKey", "firstRun.adminPassword", "diagnostics.seqServerApiKey"], ignoreOrder: true);
+        HostSettingCatalogue.All.Where(s => s.IsSecret).Select(s => s.Key).ShouldBe(["storage.connectionString", "audit.auditServerApiKey", "firstRun.adminPassword", "api.certificatePassword", "firstRun.ingestApiKey", "diagnostics.seqServerApiKey"], ignoreOrder: true);
     }
 
     [Theory]
