@@ -24,6 +24,13 @@ public static class AuditCatalogue
     public static readonly AuditCatalogueEntry AdvisoriesNotRecorded = new("Audit", "AdvisoriesNotRecorded", [AuditEventKind.Advise], "AuditLog",
         ["NotRecordedCount", "Reason"]);
 
+    /// <summary>The first line of each audit session: it names the session before it and where that one ended (ADR 0007).</summary>
+    public static readonly AuditCatalogueEntry SessionStarted = new("Audit", "SessionStart", [AuditEventKind.Record], "AuditLog",
+        ["PreviousAuditSession", "PreviousSequenceNumber", "PreviousAuditChain", "PreviousSessionEnded"]);
+
+    /// <summary>The last line of an audit session the server stopped cleanly (ADR 0007).</summary>
+    public static readonly AuditCatalogueEntry SessionEnded = new("Audit", "SessionEnd", [AuditEventKind.Record], "AuditLog", []);
+
     public static IReadOnlyList<AuditCatalogueEntry> All { get; } =
     [
         .. typeof(AuditCatalogue).Assembly.GetTypes()
@@ -35,5 +42,7 @@ public static class AuditCatalogue
         AccessRefused,
         AccessRefusalsSummarized,
         AdvisoriesNotRecorded,
+        SessionStarted,
+        SessionEnded,
     ];
 }
