@@ -59,7 +59,8 @@ static class AuditCommands
             var files = Expand([.. result.GetValue(paths) ?? [], .. result.GetValue(file) ?? []]);
             var key = await KeyAsync(result.GetValue(storage), result.GetValue(keyOnInput), result.GetValue(keyFile), console, cancellationToken);
             var anchors = await AnchorsAsync(result.GetValue(storage), result.GetValue(connection), console, cancellationToken);
-            var verification = new AuditTrailVerifier(key).Verify(files.Select(p => new AuditFileBytes(Path.GetFileName(p), File.ReadAllBytes(p))), anchors);
+            var verification = new AuditTrailVerifier(key).Verify(files.Select(p => new AuditFileBytes(Path.GetFileName(p), File.ReadAllBytes(p))), anchors,
+                [.. files.Select(Path.GetDirectoryName).OfType<string>().Distinct(StringComparer.Ordinal)]);
 
             if (result.GetValue(json))
             {

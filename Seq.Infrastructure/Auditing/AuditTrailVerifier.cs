@@ -110,7 +110,9 @@ public sealed class AuditTrailVerifier
         return [.. sessions.Values];
     }
 
-    public AuditTrailVerification Verify(IEnumerable<AuditFileBytes> files, IReadOnlyList<AuditSessionAnchor>? anchors)
+    /// <param name="anchors">The anchors from the instance's database, or null when there are none to check against.</param>
+    /// <param name="directories">The folders the files came from: a session the anchors place in one of them must be among the files.</param>
+    public AuditTrailVerification Verify(IEnumerable<AuditFileBytes> files, IReadOnlyList<AuditSessionAnchor>? anchors, IReadOnlyCollection<string>? directories = null)
     {
         var sessions = ReadSessions(files);
         var findings = new List<AuditFinding>();
@@ -123,7 +125,7 @@ public sealed class AuditTrailVerifier
         }
         foreach (var state in states)
             findings.AddRange(state.Findings);
-        findings.AddRange(CheckLinks(states, anchors));
+        findings.AddRange(CheckLinks(states, anchors, directories));
 
         var results = states.Select(s => new AuditSessionResult(s.Files.Session, [.. s.OrderedFiles], s.LineCount, s.MaxSequence, s.EndSequence > 0,
             s.Start?.PreviousAuditSession, s.GoodBeforeFirstProblem ?? (int)s.Verified,
@@ -412,7 +414,7 @@ public sealed class AuditTrailVerifier
     }
 
     /// <summary>The links between sessions (each first line names the one before), and the anchors when given.</summary>
-    IEnumerable<AuditFinding> CheckLinks(List<SessionState> states, IReadOnlyList<AuditSessionAnchor>? anchors)
+    IEnumerable<AuditFinding> CheckLinks(List<SessionState> states, IReadOnlyList<AuditSessionAnchor>? anchors, IReadOnlyCollection<string>? directories)
     {
         var bySession = states.ToDictionary(s => s.Files.Session, StringComparer.Ordinal);
         var earliestStart = states.Select(s => s.Start?.Time ?? s.FirstTime).Where(t => t is not null).DefaultIfEmpty().Min();
@@ -441,10 +443,10 @@ public sealed class AuditTrailVerifier
                     yield return new AuditFinding(AuditFindingKind.Truncated, previous, before.OrderedFiles.LastOrDefault(), null, named,
                         $"session {session}'s first line says this session ended cleanly at sequence number {named}, but its files end at {before.MaxSequence}{(before.EndSequence == 0 ? " without an End line" : "")}");
             }
-            else if (earliestStart is { } earliest && (start.Time ?? DateTimeOffset.MaxValue) > earliest && anchors is null)
+            else if (earliestStart is { } earliest && (start.Time ?? DateTimeOffset.MaxValue) > earliest)
                 yield return new AuditFinding(AuditFindingKind.MissingSession, previous, null, null, null,
                     $"session {session}'s first line names {previous} as the session before it, and no file of {previous} was given although older sessions were: the session was deleted");
-            else if (anchors is null)
+            else if (anchors is null || !anchors.Any(a => a.AuditSession == previous))
                 yield return new AuditFinding(AuditFindingKind.Unchecked, session, state.OrderedFiles.FirstOrDefault(), 1, 1,
                     $"the session before it, {previous}, was not given, so its end was not checked");
         }
@@ -478,14 +480,11 @@ public sealed class AuditTrailVerifier
                     $"the session ended cleanly at sequence number {anchor.DurableSequence}, but its files end at {state.MaxSequence}{(state.EndSequence == 0 ? " without the End line" : "")}");
         }
 
-        // Sessions the database knows, that wrote to files, since the oldest session given: each must be there.
-        var given = states.Select(s => anchorOf.GetValueOrDefault(s.Files.Session)).OfType<AuditSessionAnchor>().ToList();
-        if (given.Count == 0)
-            yield break;
-        var since = given.Min(a => a.Started);
-        foreach (var anchor in anchors.Where(a => a.Started >= since && !bySession.ContainsKey(a.AuditSession) && a.Target.StartsWith("file ", StringComparison.Ordinal)))
+        // Every session the database records as written to a folder that was given must be there.
+        var folders = (directories ?? []).Select(d => "file " + Path.TrimEndingDirectorySeparator(Path.GetFullPath(d))).ToHashSet(StringComparer.Ordinal);
+        foreach (var anchor in anchors.Where(a => folders.Contains(a.Target) && !bySession.ContainsKey(a.AuditSession)))
             yield return new AuditFinding(AuditFindingKind.MissingSession, anchor.AuditSession, null, null, null,
-                $"the database records audit session {anchor.AuditSession} (started {anchor.Started:u}, {anchor.DurableSequence} lines durable), but none of its files was given: the session was deleted");
+                $"the database records audit session {anchor.AuditSession} (started {anchor.Started:u}, {anchor.DurableSequence} lines durable) in this folder, but none of its files is there: the session was deleted");
     }
 
     sealed class OperationState
