@@ -17,8 +17,8 @@ static class AuditCommands
     public static Command Audit(Option<string?> storage, CliConsole console)
     {
         var verify = Verify(storage, console);
-        var replay = Replay(console);
-        var export = AuditExportCommand.Export(console);
+        var replay = Replay(storage, console);
+        var export = AuditExportCommand.Export(storage, console);
         return new Command("audit", "Work with audit files.") { verify, replay, export };
     }
 
@@ -104,7 +104,8 @@ static class AuditCommands
         });
     }
 
-    static Command Replay(CliConsole console)
+    /// <param name="storage">Accepted like every command's, though replay needs no instance.</param>
+    static Command Replay(Option<string?> storage, CliConsole console)
     {
         var paths = Paths();
         var category = new Option<string?>("--category") { Description = "Only operations of this category (User, ApiKey …)." };
@@ -115,7 +116,7 @@ static class AuditCommands
         var json = new Option<bool>("--json") { Description = "Write the timeline as JSON." };
         var command = new Command("replay", "Show the timeline of audit files: one row per operation, with who, what, how it ended, how long it took and where from. It does not verify them: run verify for that.")
         {
-            paths, category, operation, principal, from, to, json,
+            paths, category, operation, principal, from, to, json, storage,
         };
         command.SetAction((result, cancellationToken) => console.RunAsync(async () =>
         {

@@ -5,7 +5,8 @@ namespace Seq.Api.Cli;
 
 static class AuditExportCommand
 {
-    public static Command Export(CliConsole console)
+    /// <param name="storage">Accepted like every command's, though export needs no instance.</param>
+    public static Command Export(Option<string?> storage, CliConsole console)
     {
         var paths = new Argument<string[]>("PATH")
         {
@@ -19,7 +20,7 @@ static class AuditExportCommand
         };
         var command = new Command("export", "Send audit files to a Seq-compatible server's ingestion endpoint, idempotently: events the server already holds (by AuditSession and SequenceNumber) are not sent again.")
         {
-            paths, server, apiKey,
+            paths, server, apiKey, storage,
         };
         command.SetAction((result, cancellationToken) => console.RunAsync(async () =>
         {

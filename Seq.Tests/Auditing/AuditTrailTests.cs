@@ -159,7 +159,7 @@ public sealed class AuditTrailTests : IDisposable
         // Cut mid-line at the end: a torn line, and the anchor says the End line was durable.
         var text = string.Join('\n', second);
         var torn = await With(first, null, secondText: text[..(text.Length - second[^1].Length / 2)]);
-        torn.Findings.ShouldContain(("Torn", secondName, second.Length, null));
+        torn.Findings.ShouldContain(("Torn", secondName, second.Length, (long?)second.Length));
         torn.Kinds.ShouldContain("Truncated");
         torn.ExitCode.ShouldBe(2);
 
