@@ -13,7 +13,7 @@ static class AuditExportCommand
             Description = "Audit files, or folders of seq-audit-*.ndjson files.",
             Arity = ArgumentArity.OneOrMore,
         };
-        var server = new Option<Uri>("--server") { Description = "The Seq-compatible server to send the events to (http or https).", Required = true };
+        var server = new Option<string>("--server") { Description = "The Seq-compatible server to send the events to (http or https).", Required = true };
         var apiKey = new Option<string?>("--apikey")
         {
             Description = "An API key with ingestion permission on that server (default: SEQ_EXPORT_APIKEY, so that it need not be on the command line).",
@@ -24,8 +24,7 @@ static class AuditExportCommand
         };
         command.SetAction((result, cancellationToken) => console.RunAsync(async () =>
         {
-            var url = result.GetValue(server)!;
-            if (!url.IsAbsoluteUri || (url.Scheme != Uri.UriSchemeHttp && url.Scheme != Uri.UriSchemeHttps))
+            if (!Uri.TryCreate(result.GetValue(server), UriKind.Absolute, out var url) || (url.Scheme != Uri.UriSchemeHttp && url.Scheme != Uri.UriSchemeHttps))
                 throw new CliException("--server must be an absolute http or https URL.");
             var key = result.GetValue(apiKey) ?? console.GetEnvironmentVariable("SEQ_EXPORT_APIKEY");
             if (string.IsNullOrWhiteSpace(key) || key.Any(char.IsControl))
