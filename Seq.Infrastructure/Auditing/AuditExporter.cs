@@ -61,8 +61,12 @@ public sealed class AuditExporter(HttpClient client, string apiKey)
         if (events.ValueKind != JsonValueKind.Array)
             throw new AuditExportException("The server's answer to the search is not a list of events.");
         foreach (var item in events.EnumerateArray())
-            if (SequenceOf(item) is { } sequence)
-                highest = Math.Max(highest, sequence);
+        {
+            // Sending again what the server may hold would store it twice: better to stop than to guess.
+            if (SequenceOf(item) is not { } sequence)
+                throw new AuditExportException($"The server answered events of session {session} without a SequenceNumber, so what it holds cannot be told.");
+            highest = Math.Max(highest, sequence);
+        }
         return highest;
     }
 

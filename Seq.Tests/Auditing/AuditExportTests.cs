@@ -53,7 +53,8 @@ public sealed class AuditExportTests : IAsyncDisposable
             var session = Regex.Match(context.Request.Query["filter"].ToString(), @"^AuditSession = '([A-Za-z0-9]+)'$").Groups[1].Value;
             var count = int.Parse(context.Request.Query["count"].ToString(), System.Globalization.CultureInfo.InvariantCulture);
             return Results.Json(_stored.Where(s => s.Session == session).OrderByDescending(s => s.Sequence).Take(count)
-                .Select(s => new { Properties = new object[] { new { Name = "AuditSession", Value = (object)s.Session }, new { Name = "SequenceNumber", Value = (object)s.Sequence } } }));
+                .Select(s => new { Properties = new object[] { new { Name = "AuditSession", Value = (object)s.Session }, new { Name = "SequenceNumber", Value = (object)s.Sequence } } }),
+                new JsonSerializerOptions { PropertyNamingPolicy = null });
         });
         await _app.StartAsync();
         return new Uri(_app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
