@@ -25,7 +25,7 @@ public sealed class AuditExporter(HttpClient client, string apiKey)
     public async Task<List<AuditExportedSession>> ExportAsync(IEnumerable<AuditFileBytes> files, CancellationToken cancellationToken)
     {
         var exported = new List<AuditExportedSession>();
-        foreach (var session in AuditTrailVerifier.ReadSessions(files))
+        foreach (var session in AuditTrailVerifier.ReadSessions(files, full: false))
         {
             // Each event once, in sequence order: duplicates and lines written again after a failed fsync are the same events.
             var events = new SortedDictionary<long, AuditLine>();

@@ -59,7 +59,10 @@ public sealed class AuditLine
 
     public bool IsEvent => !IsTorn && !IsContinuation && SequenceNumber is not null;
 
-    public DateTimeOffset? Time => DateTimeOffset.TryParse(Timestamp, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var t) ? t : null;
+    /// <summary><c>@t</c>, when it is an ISO 8601 time.</summary>
+    public DateTimeOffset? ParsedTime { get; set; }
+
+    public DateTimeOffset? Time => ParsedTime;
 }
 
 /// <summary>
@@ -72,6 +75,13 @@ public static class AuditLineReader
     static readonly ConcurrentDictionary<string, string> EventTypes = new(StringComparer.Ordinal);
     static readonly HashSet<string> EventKinds = ["Begin", "Complete", "Abandon", "Fail", "Advise", "Record"];
     static readonly HashSet<string> PrincipalTypes = ["User", "ApiKey", "Public"];
+
+    // Values that repeat from line to line (sessions, categories, principals, templates) are kept once: verifying a
+    // large file allocates per line only what is unique to it, which keeps the collector out of the way.
+    static readonly ConcurrentDictionary<string, string> Interned = new(StringComparer.Ordinal);
+    static readonly ConcurrentDictionary<string, string>.AlternateLookup<ReadOnlySpan<char>> InternedBySpan = Interned.GetAlternateLookup<ReadOnlySpan<char>>();
+    const int MaximumInterned = 50_000;
+    const int MaximumInternedLength = 256;
 
     /// <summary>The lines of a file's bytes, split at newlines; a last line without its newline is still a line.</summary>
     public static IEnumerable<(int Start, int Length)> Lines(byte[] bytes)
@@ -87,12 +97,13 @@ public static class AuditLineReader
         }
     }
 
-    public static AuditLine Read(string file, int lineNumber, ReadOnlySpan<byte> line)
+    /// <param name="full">Also the properties only a timeline needs (<c>@m</c>, <c>@x</c>, the request's path); verification skips them.</param>
+    public static AuditLine Read(string file, int lineNumber, ReadOnlySpan<byte> line, bool full = true)
     {
         var result = new AuditLine { File = file, LineNumber = lineNumber };
         try
         {
-            Parse(line, result);
+            Parse(line, result, full);
         }
         catch (JsonException)
         {
@@ -109,7 +120,7 @@ public static class AuditLineReader
         return result;
     }
 
-    static void Parse(ReadOnlySpan<byte> line, AuditLine result)
+    static void Parse(ReadOnlySpan<byte> line, AuditLine result, bool full)
     {
         var reader = new Utf8JsonReader(line, new JsonReaderOptions { CommentHandling = JsonCommentHandling.Disallow });
         if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
@@ -120,34 +131,48 @@ public static class AuditLineReader
         string? last = null;
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
-            var name = reader.GetString()!;
+            var name = InternedText(ref reader);
             last = name;
             reader.Read();
             switch (name)
             {
-                case "@t": result.Timestamp = Text(ref reader, name, result); break;
-                case "@mt": result.MessageTemplate = Text(ref reader, name, result); break;
-                case "@m": result.Message = Text(ref reader, name, result); break;
-                case "@i": result.EventType = Text(ref reader, name, result); break;
-                case "@x": result.Exception = Text(ref reader, name, result); break;
-                case "AuditSession": result.AuditSession = Text(ref reader, name, result); break;
+                case "@t":
+                    if (reader.TokenType == JsonTokenType.String && reader.TryGetDateTimeOffset(out var time))
+                    {
+                        result.ParsedTime = time;
+                        result.Timestamp = full ? reader.GetString() : "";
+                    }
+                    else
+                        result.Timestamp = Text(ref reader, name, result);
+                    break;
+                case "@mt": result.MessageTemplate = Text(ref reader, name, result, intern: true); break;
+                case "@m":
+                    result.Message = full ? Text(ref reader, name, result) : reader.TokenType == JsonTokenType.String ? "" : Text(ref reader, name, result);
+                    break;
+                case "@i": result.EventType = Text(ref reader, name, result, intern: true); break;
+                case "@x":
+                    result.Exception = full ? Text(ref reader, name, result) : reader.TokenType == JsonTokenType.String ? "" : Text(ref reader, name, result);
+                    break;
+                case "AuditSession": result.AuditSession = Text(ref reader, name, result, intern: true); break;
                 case "SequenceNumber":
                     if (reader.TokenType == JsonTokenType.Number && reader.TryGetInt64(out var sequence))
                         result.SequenceNumber = sequence;
                     else
                         result.SchemaProblem ??= "SequenceNumber is not a whole number";
                     break;
-                case "Principal": result.Principal = Text(ref reader, name, result); break;
+                case "Principal": result.Principal = Text(ref reader, name, result, intern: true); break;
                 case "PrincipalId": result.PrincipalId = Text(ref reader, name, result, nullable: true); break;
-                case "PrincipalType": result.PrincipalType = Text(ref reader, name, result); break;
+                case "PrincipalType": result.PrincipalType = Text(ref reader, name, result, intern: true); break;
                 case "OnBehalfOfUserId": Text(ref reader, name, result, nullable: true); break;
-                case "Category": result.Category = Text(ref reader, name, result); break;
-                case "Operation": result.Operation = Text(ref reader, name, result); break;
+                case "Category": result.Category = Text(ref reader, name, result, intern: true); break;
+                case "Operation": result.Operation = Text(ref reader, name, result, intern: true); break;
                 case "OperationId": result.OperationId = Text(ref reader, name, result); break;
-                case "Event": result.Event = Text(ref reader, name, result); break;
-                case "HttpRequestMethod": result.HttpRequestMethod = Text(ref reader, name, result, nullable: true); break;
-                case "HttpRequestPath": result.HttpRequestPath = Text(ref reader, name, result, nullable: true); break;
-                case "RemoteIPAddress": result.RemoteIPAddress = Text(ref reader, name, result, nullable: true); break;
+                case "Event": result.Event = Text(ref reader, name, result, intern: true); break;
+                case "HttpRequestMethod": result.HttpRequestMethod = Text(ref reader, name, result, nullable: true, intern: true); break;
+                case "HttpRequestPath":
+                    result.HttpRequestPath = full ? Text(ref reader, name, result, nullable: true) : reader.TokenType is JsonTokenType.String or JsonTokenType.Null ? null : Text(ref reader, name, result, nullable: true);
+                    break;
+                case "RemoteIPAddress": result.RemoteIPAddress = Text(ref reader, name, result, nullable: true, intern: true); break;
                 case "XForwardedFor":
                     if (reader.TokenType == JsonTokenType.StartArray)
                     {
@@ -183,10 +208,10 @@ public static class AuditLineReader
         }
     }
 
-    static string? Text(ref Utf8JsonReader reader, string name, AuditLine result, bool nullable = false)
+    static string? Text(ref Utf8JsonReader reader, string name, AuditLine result, bool nullable = false, bool intern = false)
     {
         if (reader.TokenType == JsonTokenType.String)
-            return reader.GetString();
+            return intern ? InternedText(ref reader) : reader.GetString();
         if (reader.TokenType == JsonTokenType.Null && nullable)
             return null;
         result.SchemaProblem ??= $"{name} is not {(nullable ? "text or null" : "text")}";
@@ -194,10 +219,26 @@ public static class AuditLineReader
         return null;
     }
 
+    /// <summary>The current string token (or property name), from the interned copies when it is short and unescaped.</summary>
+    static string InternedText(ref Utf8JsonReader reader)
+    {
+        var span = reader.HasValueSequence ? default : reader.ValueSpan;
+        if (reader.HasValueSequence || reader.ValueIsEscaped || span.Length > MaximumInternedLength)
+            return reader.GetString()!;
+        Span<char> chars = stackalloc char[MaximumInternedLength * 2];
+        var count = Encoding.UTF8.GetChars(span, chars);
+        if (InternedBySpan.TryGetValue(chars[..count], out var known))
+            return known;
+        var text = new string(chars[..count]);
+        if (Interned.Count < MaximumInterned)
+            Interned.TryAdd(text, text);
+        return text;
+    }
+
     static string? SchemaProblem(AuditLine line, ReadOnlySpan<byte> bytes)
     {
         if (line.Timestamp is null) return "@t is missing";
-        if (!DateTimeOffset.TryParse(line.Timestamp, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out _)) return "@t is not a time";
+        if (line.ParsedTime is null) return "@t is not a time";
         if (line.MessageTemplate is null) return "@mt is missing";
         if (line.Message is null) return "@m is missing";
         if (line.EventType is null) return "@i is missing";

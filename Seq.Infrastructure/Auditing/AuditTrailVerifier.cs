@@ -84,7 +84,8 @@ public sealed class AuditTrailVerifier
     }
 
     /// <summary>Reads every line of the files, grouped into sessions by their names or contents.</summary>
-    public static List<AuditSessionFiles> ReadSessions(IEnumerable<AuditFileBytes> files)
+    /// <param name="full">Also the properties only a timeline needs.</param>
+    public static List<AuditSessionFiles> ReadSessions(IEnumerable<AuditFileBytes> files, bool full = true)
     {
         var sessions = new Dictionary<string, AuditSessionFiles>(StringComparer.Ordinal);
         foreach (var file in files)
@@ -97,7 +98,7 @@ public sealed class AuditTrailVerifier
                 var bytes = new ReadOnlyMemory<byte>(file.Bytes, start, length);
                 if (length == 0 || bytes.Span.Trim(" \t\r"u8).Length == 0)
                     continue;
-                var line = AuditLineReader.Read(file.Name, number, bytes.Span);
+                var line = AuditLineReader.Read(file.Name, number, bytes.Span, full);
                 line.Bytes = bytes;
                 lines.Add(line);
             }
@@ -114,7 +115,7 @@ public sealed class AuditTrailVerifier
     /// <param name="directories">The folders the files came from: a session the anchors place in one of them must be among the files.</param>
     public AuditTrailVerification Verify(IEnumerable<AuditFileBytes> files, IReadOnlyList<AuditSessionAnchor>? anchors, IReadOnlyCollection<string>? directories = null)
     {
-        var sessions = ReadSessions(files);
+        var sessions = ReadSessions(files, full: false);
         var findings = new List<AuditFinding>();
         var states = new List<SessionState>();
         foreach (var session in sessions)

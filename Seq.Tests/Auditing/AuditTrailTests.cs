@@ -257,6 +257,39 @@ public sealed class AuditTrailTests : IDisposable
     }
 
     [Fact]
+    public async Task Verify_given_the_storage_of_a_stopped_instance_takes_the_key_and_the_anchors_from_its_private_database()
+    {
+        var storage = Path.Combine(_directory, "storage");
+        var audit = Path.Combine(_directory, "audit");
+        await using (var server = SeqsvrProcess.Start(storage, new Dictionary<string, string?> { ["SEQ_AUDIT_AUDITPATH"] = audit }))
+        {
+            await server.WaitUntilHealthyAsync();
+            await server.LoginAsAdminAsync();
+            (await server.Client.PutAsJsonAsync("/api/settings/setting-InstanceTitle", new { Value = "stored" })).StatusCode.ShouldBe(HttpStatusCode.OK);
+            await server.StopAsync();
+        }
+
+        async Task<(int ExitCode, JsonElement Json, string Error)> VerifyWithStorageAsync()
+        {
+            using var output = new StringWriter();
+            using var error = new StringWriter();
+            var exitCode = await Seq.Api.Program.InvokeAsync(["audit", "verify", audit, "--storage", storage, "--json"], output, error, new StringReader(""), _ => null);
+            output.ToString().ShouldStartWith("{", customMessage: error.ToString());
+            return (exitCode, JsonDocument.Parse(output.ToString()).RootElement.Clone(), error.ToString());
+        }
+
+        var intact = await VerifyWithStorageAsync();
+        intact.ExitCode.ShouldBe(0, intact.Error);
+        intact.Json.GetProperty("Summary").GetProperty("TailChecked").GetBoolean().ShouldBeTrue();
+
+        var file = Directory.GetFiles(audit).Single();
+        await File.WriteAllLinesAsync(file, File.ReadAllLines(file)[..^1]);
+        var cut = await VerifyWithStorageAsync();
+        cut.ExitCode.ShouldBe(2);
+        cut.Json.GetProperty("Findings").EnumerateArray().Select(f => f.GetProperty("Kind").GetString()).ShouldContain("Truncated");
+    }
+
+    [Fact]
     public async Task Replay_of_a_known_sequence_of_operations_yields_exactly_the_expected_timeline()
     {
         await using (var server = await TestServer.StartAsync(o => o with { Audit = new AuditOptions(_directory, null, null) }))
