@@ -44,6 +44,7 @@ sealed class ErrorMapping(RequestDelegate next, ILogger<ErrorMapping> logger)
     {
         ValidationException e => (StatusCodes.Status400BadRequest, DescribeValidation(e)),
         DomainException e => (StatusCodes.Status400BadRequest, e.Message),
+        Seq.Application.Filtering.FilterSyntaxException e => (StatusCodes.Status400BadRequest, e.Message),
         NotFoundException e => (StatusCodes.Status404NotFound, e.Message),
         AuthenticationRequiredException e => (StatusCodes.Status401Unauthorized, e.Message),
         AccessDeniedException e => (StatusCodes.Status403Forbidden, e.Message),
