@@ -188,8 +188,11 @@ public static class FilterParser
 
         FilterExpression ParseComparison()
         {
+            var leftStart = Current.Position;
             var left = ParseOperand();
             var token = Current;
+            if (token.Kind == TokenKind.Operator || token.IsKeyword("like") || token.IsKeyword("in") || token.IsKeyword("is"))
+                EnsureValue(left, leftStart);
 
             if (token.Kind == TokenKind.Operator)
             {
@@ -203,7 +206,7 @@ public static class FilterParser
                     ">" => ComparisonOperator.GreaterThan,
                     _ => ComparisonOperator.GreaterThanOrEqual,
                 };
-                var right = ParseOperand();
+                var right = ParseValue();
                 return new ComparisonExpression(op, left, right, ParseCaseInsensitive());
             }
 
@@ -225,11 +228,11 @@ public static class FilterParser
                 var candidates = new List<FilterExpression>();
                 if (Current.Kind != TokenKind.RightBracket)
                 {
-                    candidates.Add(ParseOperand());
+                    candidates.Add(ParseValue());
                     while (Current.Kind == TokenKind.Comma)
                     {
                         Next();
-                        candidates.Add(ParseOperand());
+                        candidates.Add(ParseValue());
                     }
                 }
                 var close = Next();
@@ -252,6 +255,21 @@ public static class FilterParser
             }
 
             return left;
+        }
+
+        // Comparisons take values, not conditions: that keeps the SQL translation linear in the filter's size.
+        FilterExpression ParseValue()
+        {
+            var start = Current.Position;
+            var value = ParseOperand();
+            EnsureValue(value, start);
+            return value;
+        }
+
+        static void EnsureValue(FilterExpression operand, int position)
+        {
+            if (operand is not (ConstantExpression or PropertyExpression or BuiltInExpression))
+                throw Error("a comparison needs a property or a literal value on each side, not a condition.", position);
         }
 
         bool ParseCaseInsensitive()
