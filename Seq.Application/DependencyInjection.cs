@@ -34,6 +34,8 @@ public static class DependencyInjection
         services.AddSingleton<Users.PasswordPolicy>();
         services.AddScoped<ServiceFactory>(provider => provider.GetRequiredService);
         services.AddScoped<IMediator, Mediator>();
+        services.AddSingleton<Events.EventIngestion>();
+        services.AddScoped<Events.ViewFilters>();
 
         foreach (var behaviour in PipelineBehaviours)
             services.AddTransient(typeof(IPipelineBehavior<,>), behaviour);

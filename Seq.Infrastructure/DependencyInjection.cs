@@ -13,6 +13,8 @@ using Seq.Infrastructure.Security;
 using Seq.Infrastructure.Settings;
 using Seq.Infrastructure.Users;
 using Seq.Application.Users;
+using Seq.Application.Events;
+using Seq.Infrastructure.Events;
 
 namespace Seq.Infrastructure;
 
@@ -47,6 +49,11 @@ public static class DependencyInjection
         services.AddSingleton<IInlineProjection, ApiKeysProjection>();
         services.AddSingleton<IApiKeyReadModel, ApiKeyReadModel>();
         services.AddSingleton<IApiKeyTokens>(provider => provider.GetRequiredService<ApiKeyTokens>());
+        services.AddSingleton<ILogEventWriter, PostgresLogEventWriter>();
+        services.AddSingleton<ILogEventReader, PostgresLogEventReader>();
+        services.TryAddSingleton(EventRetentionOptions.Default);
+        services.AddSingleton<EventRetention>();
+        services.AddHostedService(provider => provider.GetRequiredService<EventRetention>());
         return services;
     }
 

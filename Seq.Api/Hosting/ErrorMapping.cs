@@ -43,7 +43,10 @@ sealed class ErrorMapping(RequestDelegate next, ILogger<ErrorMapping> logger)
     public static (int Status, string Message) Map(Exception exception) => exception switch
     {
         ValidationException e => (StatusCodes.Status400BadRequest, DescribeValidation(e)),
+        Application.Events.PayloadValidationException e => (StatusCodes.Status400BadRequest, e.Message),
+        Application.Events.PayloadTooLargeException e => (StatusCodes.Status413PayloadTooLarge, e.Message),
         DomainException e => (StatusCodes.Status400BadRequest, e.Message),
+        Seq.Application.Filtering.FilterSyntaxException e => (StatusCodes.Status400BadRequest, e.Message),
         NotFoundException e => (StatusCodes.Status404NotFound, e.Message),
         AuthenticationRequiredException e => (StatusCodes.Status401Unauthorized, e.Message),
         AccessDeniedException e => (StatusCodes.Status403Forbidden, e.Message),

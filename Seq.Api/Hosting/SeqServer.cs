@@ -112,6 +112,7 @@ public static class SeqServer
         app.MapRoleEndpoints();
         app.MapUserEndpoints();
         app.MapDiagnosticsEndpoints();
+        app.MapEventEndpoints();
         return app;
     }
 
@@ -154,7 +155,8 @@ public static class SeqServer
     /// </summary>
     static async Task ReadBodyOfUnknownLengthFirst(HttpContext context, RequestDelegate next)
     {
-        if (context.Request.ContentLength is null && context.Features.Get<IHttpRequestBodyDetectionFeature>()?.CanHaveBody == true)
+        if (context.Request.ContentLength is null && context.Features.Get<IHttpRequestBodyDetectionFeature>()?.CanHaveBody == true
+            && context.GetEndpoint()?.Metadata.GetMetadata<ReadsItsOwnBody>() is null)
         {
             var maximum = context.Features.Get<IHttpMaxRequestBodySizeFeature>()?.MaxRequestBodySize ?? int.MaxValue;
             context.Request.EnableBuffering(bufferThreshold: (int)Math.Min(maximum, 1024 * 1024));

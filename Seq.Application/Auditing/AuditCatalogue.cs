@@ -31,6 +31,10 @@ public static class AuditCatalogue
     /// <summary>The last line of an audit session the server stopped cleanly (ADR 0007).</summary>
     public static readonly AuditCatalogueEntry SessionEnded = new("Audit", "SessionEnd", [AuditEventKind.Record], "AuditLog", []);
 
+    /// <summary>A search of log events: what was asked (the filter text and signals), never what was found.</summary>
+    public static readonly AuditCatalogueEntry EventSearch = new("Event", "Search", [AuditEventKind.Advise], "SearchEventsQuery",
+        ["Filter", "Signal", "FromDateUtc", "ToDateUtc", "Count"]);
+
     public static IReadOnlyList<AuditCatalogueEntry> All { get; } =
     [
         .. typeof(AuditCatalogue).Assembly.GetTypes()
@@ -44,5 +48,6 @@ public static class AuditCatalogue
         AdvisoriesNotRecorded,
         SessionStarted,
         SessionEnded,
+        EventSearch,
     ];
 }

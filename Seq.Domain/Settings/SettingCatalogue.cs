@@ -18,6 +18,12 @@ public static class SettingCatalogue
     public static readonly SettingDefinition RawPayloadMaximumContentLength = SettingDefinition.Integer(
         "RawPayloadMaximumContentLength", 10 * 1024 * 1024, 1024, 256L * 1024 * 1024, "The largest ingestion request body accepted, in bytes.");
 
+    public static readonly SettingDefinition RawEventMaximumContentLength = SettingDefinition.Integer(
+        "RawEventMaximumContentLength", 256 * 1024, 1024, 64L * 1024 * 1024, "The largest single ingested event (one CLEF line) accepted, in bytes.");
+
+    public static readonly SettingDefinition EventRetentionDays = SettingDefinition.Integer(
+        "EventRetentionDays", 0, 0, 36500, "How many days of log events are kept (whole UTC days, oldest dropped first); 0 keeps them forever.");
+
     public static readonly SettingDefinition MinimumPasswordLength = SettingDefinition.Integer(
         "MinimumPasswordLength", 8, 8, 128, "The shortest password a user may choose.");
 
@@ -25,6 +31,7 @@ public static class SettingCatalogue
     [
         InstanceTitle, BackupsToKeep, BackupUtcTimeOfDay, RequireApiKeyForWritingEvents,
         RawPayloadMaximumContentLength, MinimumPasswordLength,
+        RawEventMaximumContentLength, EventRetentionDays,
     ];
 
     static readonly Dictionary<string, SettingDefinition> ByName =

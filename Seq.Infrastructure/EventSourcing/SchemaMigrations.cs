@@ -146,5 +146,48 @@ public static class SchemaMigrations
             );
             CREATE INDEX audit_session_anchors_started ON audit_session_anchors (started);
             """),
+        new(13, "log events", """
+            -- Log events are data, not metadata: not event-sourced, never in a backup. One partition per UTC day,
+            -- so that retention drops whole tables. The id is the order of ingestion (no CACHE: one sequence
+            -- order for every session); with the timestamp it is the key, and the public event id encodes both.
+            CREATE SEQUENCE log_event_ids AS bigint;
+
+            CREATE TABLE log_events (
+                timestamp        timestamptz NOT NULL,
+                id               bigint      NOT NULL DEFAULT nextval('log_event_ids'),
+                level            text        NOT NULL,
+                message_template text        NULL,
+                rendered_message text        NULL,
+                exception        text        NULL,
+                event_type       bigint      NULL,
+                trace_id         text        NULL,
+                span_id          text        NULL,
+                parent_span_id   text        NULL,
+                span_start       timestamptz NULL,
+                span_kind        text        NULL,
+                renderings       jsonb       NULL,
+                properties       jsonb       NOT NULL,
+                PRIMARY KEY (timestamp, id)
+            ) PARTITION BY RANGE (timestamp);
+
+            -- Creates the partition for one UTC day unless it exists, under a lock so that concurrent writers
+            -- do not race to create the same table.
+            CREATE FUNCTION seq_log_event_partition(p_day date) RETURNS void
+            LANGUAGE plpgsql AS $$
+            DECLARE
+                partition_name text := 'log_events_' || to_char(p_day, 'YYYYMMDD');
+            BEGIN
+                IF to_regclass(partition_name) IS NOT NULL THEN
+                    RETURN;
+                END IF;
+                PERFORM pg_advisory_xact_lock(1399157043);
+                IF to_regclass(partition_name) IS NOT NULL THEN
+                    RETURN;
+                END IF;
+                EXECUTE format('CREATE TABLE %I PARTITION OF log_events FOR VALUES FROM (%L) TO (%L)', partition_name,
+                    (p_day::timestamp AT TIME ZONE 'UTC'), ((p_day + 1)::timestamp AT TIME ZONE 'UTC'));
+            END
+            $$;
+            """),
     ];
 }

@@ -88,6 +88,32 @@ public sealed class AuditExportTests : IAsyncDisposable
         refused.Everything.ShouldNotContain("wrong-key-1");
     }
 
+    [Fact]
+    public async Task Export_twice_into_a_second_instance_of_our_server_stores_each_event_once()
+    {
+        await using (var audited = await TestServer.StartAsync(o => o with { Audit = new AuditOptions(_directory, null, null) }))
+            await audited.PutJsonAsync("/api/settings/setting-InstanceTitle", """{"Value":"exported"}""", HttpStatusCode.OK);
+        var written = Directory.GetFiles(_directory).SelectMany(File.ReadLines).Where(l => l.Length > 0).ToList();
+        var session = JsonDocument.Parse(written[0]).RootElement.GetProperty("AuditSession").GetString()!;
+        await using var second = await TestServer.StartAsync();
+        var key = await Seq.Tests.Events.EventServerFixture.CreateKeyAsync(second.Client, "audit export", ["Ingest", "Read"]);
+        second.Secrets.Add(key);
+        using var seqsvr = new Seqsvr();
+
+        var first = await seqsvr.RunAsync("audit", "export", _directory, "--server", second.Address.ToString(), "--apikey", key);
+        var again = await seqsvr.RunAsync("audit", "export", _directory, "--server", second.Address.ToString(), "--apikey", key);
+
+        first.ExitCode.ShouldBe(0, first.Everything);
+        first.Output.ShouldContain($"Sent {written.Count} events of 1 sessions.");
+        again.ExitCode.ShouldBe(0, again.Everything);
+        again.Output.ShouldContain("Sent 0 events of 1 sessions.");
+        var stored = await second.GetJsonAsync($"/api/events?filter={Uri.EscapeDataString($"AuditSession = '{session}'")}&count=1000");
+        var sequences = stored.EnumerateArray()
+            .Select(e => e.GetProperty("Properties").EnumerateArray().Single(p => p.GetProperty("Name").GetString() == "SequenceNumber").GetProperty("Value").GetInt64())
+            .Order().ToList();
+        sequences.ShouldBe(Enumerable.Range(1, written.Count).Select(i => (long)i), "each event stored once");
+    }
+
     public async ValueTask DisposeAsync()
     {
         if (_app is not null)

@@ -52,9 +52,10 @@ public sealed class TestServer : IAsyncDisposable
 
     public IServiceProvider Services => _app.Services;
 
-    public static async Task<TestServer> StartAsync(Func<ServerOptions, ServerOptions>? configure = null, bool loginAsAdmin = true)
+    /// <param name="connectionString">A database an earlier server used (to restart on it), or null for a fresh one.</param>
+    public static async Task<TestServer> StartAsync(Func<ServerOptions, ServerOptions>? configure = null, bool loginAsAdmin = true, string? connectionString = null)
     {
-        var connectionString = await TestPostgres.CreateDatabaseAsync("api");
+        connectionString ??= await TestPostgres.CreateDatabaseAsync("api");
         var log = new CapturedLog();
         var console = new StringWriter();
         var logger = new LoggerConfiguration().MinimumLevel.Information().WriteTo.Sink(log)
