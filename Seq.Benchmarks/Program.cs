@@ -8,6 +8,7 @@ using Seq.Infrastructure.Postgres;
 //        dotnet run -c Release --project Seq.Benchmarks -- identity [--seconds N] [--rounds N]
 //        dotnet run -c Release --project Seq.Benchmarks -- auditfile [--seconds N] [--rounds N] [--writers N]
 //        dotnet run -c Release --project Seq.Benchmarks -- auditcost [--operations N] [--rounds N]
+//        dotnet run -c Release --project Seq.Benchmarks -- audittrail [--lines N] [--rounds N]
 // Uses SEQ_BENCH_CONNECTIONSTRING when set; otherwise a private PostgreSQL cluster in a temporary folder,
 // started from the machine's binaries exactly as the server starts its own.
 var suite = args.FirstOrDefault() ?? "eventstore";
@@ -17,9 +18,9 @@ int Option(string name, int fallback)
     return index >= 0 && index + 1 < args.Length ? int.Parse(args[index + 1], System.Globalization.CultureInfo.InvariantCulture) : fallback;
 }
 
-if (suite is not ("eventstore" or "autoprepare" or "identity" or "auditfile" or "auditcost"))
+if (suite is not ("eventstore" or "autoprepare" or "identity" or "auditfile" or "auditcost" or "audittrail"))
 {
-    Console.Error.WriteLine($"Unknown benchmark suite '{suite}'. Known: eventstore, autoprepare, identity, auditfile, auditcost.");
+    Console.Error.WriteLine($"Unknown benchmark suite '{suite}'. Known: eventstore, autoprepare, identity, auditfile, auditcost, audittrail.");
     return 1;
 }
 
@@ -45,6 +46,12 @@ if (suite == "auditcost")
     {
         Directory.Delete(directory, recursive: true);
     }
+    return 0;
+}
+
+if (suite == "audittrail")
+{
+    PrintTable(await new AuditTrailBenchmark(lines: Option("--lines", 400_000), rounds: Option("--rounds", 5)).RunAsync());
     return 0;
 }
 

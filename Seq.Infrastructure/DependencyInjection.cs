@@ -51,9 +51,6 @@ public static class DependencyInjection
         services.AddSingleton<IApiKeyTokens>(provider => provider.GetRequiredService<ApiKeyTokens>());
         services.AddSingleton<ILogEventWriter, PostgresLogEventWriter>();
         services.AddSingleton<ILogEventReader, PostgresLogEventReader>();
-        services.AddSingleton<LogEventFilters>();
-        services.AddSingleton<IFilterLanguage>(provider => provider.GetRequiredService<LogEventFilters>());
-        services.AddSingleton<ILogEventFilterTranslator>(provider => provider.GetRequiredService<LogEventFilters>());
         services.TryAddSingleton(EventRetentionOptions.Default);
         services.AddSingleton<EventRetention>();
         services.AddHostedService(provider => provider.GetRequiredService<EventRetention>());

@@ -210,6 +210,8 @@ public static class SeqServer
             };
             return new AuditLog(target, session, provider.GetRequiredService<SecretKey>(), clock, audit.Limits);
         });
+        services.AddSingleton<AuditSessionAnchors>();
+        services.AddHostedService<AuditSessionLifecycle>();
         services.AddScoped<IAuditLog, OperationAuditLog>();
         services.TryAddSingleton(RefusalAuditOptions.Default);
         services.AddSingleton<RefusalAudit>();

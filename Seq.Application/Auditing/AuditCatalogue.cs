@@ -24,6 +24,13 @@ public static class AuditCatalogue
     public static readonly AuditCatalogueEntry AdvisoriesNotRecorded = new("Audit", "AdvisoriesNotRecorded", [AuditEventKind.Advise], "AuditLog",
         ["NotRecordedCount", "Reason"]);
 
+    /// <summary>The first line of each audit session: it names the session before it and where that one ended (ADR 0007).</summary>
+    public static readonly AuditCatalogueEntry SessionStarted = new("Audit", "SessionStart", [AuditEventKind.Record], "AuditLog",
+        ["PreviousAuditSession", "PreviousSequenceNumber", "PreviousAuditChain", "PreviousSessionEnded"]);
+
+    /// <summary>The last line of an audit session the server stopped cleanly (ADR 0007).</summary>
+    public static readonly AuditCatalogueEntry SessionEnded = new("Audit", "SessionEnd", [AuditEventKind.Record], "AuditLog", []);
+
     /// <summary>A search of log events: what was asked (the filter text and signals), never what was found.</summary>
     public static readonly AuditCatalogueEntry EventSearch = new("Event", "Search", [AuditEventKind.Advise], "SearchEventsQuery",
         ["Filter", "Signal", "FromDateUtc", "ToDateUtc", "Count"]);
@@ -39,6 +46,8 @@ public static class AuditCatalogue
         AccessRefused,
         AccessRefusalsSummarized,
         AdvisoriesNotRecorded,
+        SessionStarted,
+        SessionEnded,
         EventSearch,
     ];
 }

@@ -54,6 +54,11 @@ public sealed partial class AuditLog : IAsyncDisposable
     readonly Lock _sync = new();
     byte[] _chain;
     long _sequence;
+    // The chain value of each line not yet known durable, so that the durable head can be named with its chain.
+    readonly Queue<(long Sequence, byte[] Chain)> _notYetDurable = new();
+    (long Sequence, byte[]? Chain) _durableHead = (0, null);
+    bool _ended;
+    long _endSequence;
     long _notRecorded;
     string? _notRecordedReason;
 
@@ -108,6 +113,13 @@ public sealed partial class AuditLog : IAsyncDisposable
         Task durable;
         lock (_sync)
         {
+            // The End line is the session's last: nothing may follow it, or the anchor would not name the end.
+            if (_ended)
+            {
+                if (entry.IsBlocking)
+                    throw new AuditUnavailableException(new AuditTargetException("The audit session has ended; the server is shutting down.") { TargetClosed = true }) { OpeningRecorded = false };
+                return;
+            }
             // Refused or counted before a sequence number is taken, so that no gap appears. Closing events are
             // always accepted: there is at most one per operation in flight, and each follows a Begin that was.
             var refusable = entry.IsBlocking || entry.Event == AuditEventKind.Advise;
@@ -157,7 +169,89 @@ public sealed partial class AuditLog : IAsyncDisposable
         var durable = _target!.Enqueue(Seal(prefix, chain), entry.IsBlocking);
         _sequence = sequence;
         _chain = chain;
+        _notYetDurable.Enqueue((sequence, chain));
+        MoveDurableHead();
         return durable;
+    }
+
+    // Every line the target takes is one sequence number, in order, so its count of durable lines is a sequence number.
+    void MoveDurableHead()
+    {
+        var durable = _target!.DurableLines;
+        while (_notYetDurable.TryPeek(out var line) && line.Sequence <= durable)
+            _durableHead = _notYetDurable.Dequeue();
+    }
+
+    /// <summary>
+    /// The newest line known durable in the target: its sequence number and chain value (0 and null before any),
+    /// as the session's anchor records it (ADR 0007).
+    /// </summary>
+    public (long Sequence, string? Chain) DurableHead
+    {
+        get
+        {
+            if (_target is null)
+                return (0, null);
+            lock (_sync)
+            {
+                MoveDurableHead();
+                return (_durableHead.Sequence, _durableHead.Chain is { } chain ? Convert.ToHexStringLower(chain) : null);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Writes the session's first line, a blocking <c>Audit/SessionStart</c> Record naming the session before it and
+    /// that session's newest known line, so that a deleted session breaks the links between sessions.
+    /// </summary>
+    public Task StartSessionAsync(string? previousSession, long previousSequence, string? previousChain, bool previousEnded, CancellationToken cancellationToken)
+    {
+        var start = AuditCatalogue.SessionStarted;
+        return WriteAsync(new AuditEntry(start.Category, start.Operation, AuditEventKind.Record, Guid.NewGuid(), SessionStartTemplate,
+            [
+                new("PreviousAuditSession", previousSession),
+                new("PreviousSequenceNumber", previousSequence),
+                new("PreviousAuditChain", previousChain),
+                new("PreviousSessionEnded", previousEnded),
+            ]), Principal.Anonymous, null, cancellationToken);
+    }
+
+    /// <summary>Whether the End line has been written and is durable.</summary>
+    public bool EndIsDurable => _target is not null && Volatile.Read(ref _endSequence) is var end and > 0 && _target.DurableLines >= end;
+
+    public const string SessionStartTemplate = "Audit session {AuditSession} began after session {PreviousAuditSession}, which reached sequence number {PreviousSequenceNumber}";
+    public const string SessionEndTemplate = "Audit session {AuditSession} ended cleanly";
+
+    /// <summary>
+    /// Writes the session's last line, a blocking <c>Audit/SessionEnd</c> Record, and refuses every line after it:
+    /// a session whose files lack it did not stop cleanly, or lost its end. Completes once the line is durable.
+    /// </summary>
+    /// <exception cref="AuditTargetException">The line could not be made durable.</exception>
+    public async Task EndAsync(CancellationToken cancellationToken)
+    {
+        if (_target is null)
+            return;
+        Task durable;
+        lock (_sync)
+        {
+            if (_ended)
+                return;
+            _ended = true;
+            try
+            {
+                if (_notRecorded > 0)
+                    Append(NotRecordedSummary(), Principal.Anonymous, null);
+                var end = AuditCatalogue.SessionEnded;
+                durable = Append(new AuditEntry(end.Category, end.Operation, AuditEventKind.Record, Guid.NewGuid(), SessionEndTemplate, []),
+                    Principal.Anonymous, null);
+                _endSequence = _sequence;
+            }
+            catch (AuditTargetException e) when (e.TargetClosed)
+            {
+                return;
+            }
+        }
+        await durable.WaitAsync(cancellationToken);
     }
 
     AuditEntry NotRecordedSummary()
@@ -287,8 +381,9 @@ public sealed partial class AuditLog : IAsyncDisposable
         // The count of advisory events not recorded is itself evidence; it is not left to the next run.
         lock (_sync)
         {
-            if (_notRecorded > 0)
+            if (_notRecorded > 0 && !_ended)
                 Append(NotRecordedSummary(), Principal.Anonymous, null);
+            _ended = true;
         }
         await _target.DisposeAsync();
     }

@@ -54,6 +54,8 @@ public sealed partial class FileAuditTarget : IAuditTarget
 
     public long QueuedLines => _writer.QueuedLines + _sink.UnsyncedLines;
 
+    public long DurableLines => _writer.DurableLines;
+
     public long QueuedBytes => _writer.QueuedBytes + _sink.UnsyncedBytes;
 
     public string? Refusal => LowSpace();

@@ -35,6 +35,9 @@ public interface IAuditTarget : IAsyncDisposable
 
     long QueuedBytes { get; }
 
+    /// <summary>How many of the lines queued so far (counted from the first) are durable; they become so in queue order.</summary>
+    long DurableLines { get; }
+
     /// <summary>
     /// Queues one line (a complete UTF-8 JSON object, no trailing newline) behind every line queued before it; this
     /// method itself never blocks and never throws for I/O. For a blocking line the task completes once the line and

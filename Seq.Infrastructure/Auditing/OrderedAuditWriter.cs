@@ -36,6 +36,9 @@ sealed class OrderedAuditWriter : IAsyncDisposable
     long _queuedLines;
     long _queuedBytes;
     long _attemptStartedAt;
+    // Touched only by the loop's thread; read by anyone through DurableLines.
+    long _writtenLines;
+    long _durableLines;
 
     /// <param name="writeTimeout">
     /// When set, a blocking line that is not durable within it faults its caller (the line stays queued and is
@@ -71,6 +74,12 @@ sealed class OrderedAuditWriter : IAsyncDisposable
     public long QueuedLines => Interlocked.Read(ref _queuedLines);
 
     public long QueuedBytes => Interlocked.Read(ref _queuedBytes);
+
+    /// <summary>
+    /// How many lines, counted from the first ever queued, are durable: written and fsynced (file), or answered 201
+    /// (server). Lines are durable in queue order, so the first this many are.
+    /// </summary>
+    public long DurableLines => Interlocked.Read(ref _durableLines);
 
     public Task Enqueue(byte[] line, bool blocking)
     {
@@ -223,6 +232,9 @@ sealed class OrderedAuditWriter : IAsyncDisposable
                 failure = Attempt(() => _sink.WriteBatchAsync([.. batch.Select(l => l.Line)], durable, _abandon.Token));
                 if (failure is null)
                 {
+                    _writtenLines += batch.Count;
+                    if (durable)
+                        Interlocked.Exchange(ref _durableLines, _writtenLines);
                     Succeeded(batch.Count);
                     backoff = TimeSpan.Zero;
                     flushAt = durable ? null : flushAt ?? Stopwatch.GetTimestamp() + Ticks(LazyFlushDelay);
@@ -236,6 +248,7 @@ sealed class OrderedAuditWriter : IAsyncDisposable
                 if (failure is null)
                 {
                     flushAt = null;
+                    Interlocked.Exchange(ref _durableLines, _writtenLines);
                     Succeeded(0);
                     continue;
                 }

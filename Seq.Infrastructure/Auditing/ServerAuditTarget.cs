@@ -52,6 +52,8 @@ public sealed class ServerAuditTarget : IAuditTarget
 
     public long QueuedLines => _writer.QueuedLines;
 
+    public long DurableLines => _writer.DurableLines;
+
     public long QueuedBytes => _writer.QueuedBytes;
 
     public Task Enqueue(byte[] line, bool blocking) => _writer.Enqueue(line, blocking);

@@ -130,6 +130,22 @@ public static class SchemaMigrations
                 blocked_until timestamptz NOT NULL
             );
             """),
+        new(7, "audit session anchors", """
+            -- One row per audited run of the server (ADR 0007): the newest line known durable in its audit target,
+            -- at most a second behind and exact at a clean shutdown, so that lines cut from the end of a session,
+            -- its last file or the whole session can be found missing. Only the server writes here.
+            CREATE TABLE audit_session_anchors (
+                audit_session    text        PRIMARY KEY,
+                previous_session text        NULL,
+                target           text        NOT NULL,
+                started          timestamptz NOT NULL,
+                durable_sequence bigint      NOT NULL,
+                durable_chain    text        NULL,
+                ended            timestamptz NULL,
+                updated          timestamptz NOT NULL
+            );
+            CREATE INDEX audit_session_anchors_started ON audit_session_anchors (started);
+            """),
         new(13, "log events", """
             -- Log events are data, not metadata: not event-sourced, never in a backup. One partition per UTC day,
             -- so that retention drops whole tables. The id is the order of ingestion (no CACHE: one sequence

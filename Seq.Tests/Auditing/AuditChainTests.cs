@@ -19,9 +19,13 @@ public sealed class AuditChainTests : IDisposable
         var target = new FileAuditTarget(_directory, session.Id, TimeProvider.System, NullLogger<FileAuditTarget>.Instance);
         await using (var log = new AuditLog(target, session, _key, TimeProvider.System))
         {
+            // Each Begin is closed by the Complete after it, as `audit verify` checks.
+            var operation = Guid.Empty;
             for (var i = 0; i < events; i++)
             {
-                var entry = new AuditEntry("Test", "Chain", i % 2 == 0 ? AuditEventKind.Begin : AuditEventKind.Complete, Guid.NewGuid(),
+                if (i % 2 == 0)
+                    operation = Guid.NewGuid();
+                var entry = new AuditEntry("Test", "Chain", i % 2 == 0 ? AuditEventKind.Begin : AuditEventKind.Complete, operation,
                     "Event {Number}", [new("Number", i)]);
                 await log.WriteAsync(entry, Principal.Anonymous, null, CancellationToken.None);
             }

@@ -157,7 +157,7 @@ public sealed class AuditQueueTests : IDisposable
         events.Where(e => e.GetProperty("Category").GetString() == "User").Select(e => e.GetProperty("Event").GetString())
             .ShouldBe(["Begin", "Complete"], "the login refused before its Begin took a place leaves no Abandon without a Begin");
         var refusals = events.Count(e => e.GetProperty("Category").GetString() == "Http");
-        var notRecorded = events.Single(e => e.GetProperty("Category").GetString() == "Audit").GetProperty("NotRecordedCount").GetInt64();
+        var notRecorded = events.Single(e => e.GetProperty("Operation").GetString() == "AdvisoriesNotRecorded").GetProperty("NotRecordedCount").GetInt64();
         (refusals + notRecorded).ShouldBe(300, "every refusal is either recorded or counted");
         AuditChainVerifier.Verify(TestServer.ReadSharedLines(Directory.GetFiles(directory).Single()), server.Options.SecretKey).IsIntact.ShouldBeTrue();
     }

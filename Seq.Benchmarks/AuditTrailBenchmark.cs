@@ -1,0 +1,104 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using Seq.Application.Auditing;
+using Seq.Application.Security;
+using Seq.Domain.Security;
+using Seq.Infrastructure.Auditing;
+using Seq.Infrastructure.Security;
+
+namespace Seq.Benchmarks;
+
+/// <summary>
+/// Issue 15's target: <c>audit verify</c> processes at least 200,000 lines/s, chain included, and replay's rate.
+/// The lines are what the server writes (Begin/Complete pairs with HTTP properties, chained by the real
+/// <see cref="AuditLog"/>); the baseline in the same run is a bare JsonDocument parse of every line, interleaved.
+/// </summary>
+sealed class AuditTrailBenchmark(int lines, int rounds)
+{
+    /// <summary>Takes every line at once, as durable, so that generating them costs no fsyncs.</summary>
+    sealed class MemoryTarget : IAuditTarget
+    {
+        public List<byte[]> Lines { get; } = [];
+        public string Description => "memory";
+        public AuditTargetState State => AuditTargetState.Available;
+        public string? Problem => null;
+        public string? Refusal => null;
+        public long QueuedLines => 0;
+        public long QueuedBytes => 0;
+        public long DurableLines => Lines.Count;
+
+        public Task Enqueue(byte[] line, bool blocking)
+        {
+            Lines.Add(line);
+            return Task.CompletedTask;
+        }
+
+        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+    }
+
+    public async Task<IReadOnlyList<string>> RunAsync()
+    {
+        var key = SecretKey.Generate();
+        var session = AuditSession.Start();
+        var target = new MemoryTarget();
+        var principal = new Principal(PrincipalType.User, "auditor@example.com", "user-42", null, new HashSet<Permission>());
+        var http = new HttpRequestInfo("PUT", "/api/settings/setting-InstanceTitle", "203.0.113.7", null);
+        await using (var log = new AuditLog(target, session, key, TimeProvider.System))
+        {
+            for (var i = 0; i < lines / 2; i++)
+            {
+                var operation = Guid.NewGuid();
+                await log.WriteAsync(new AuditEntry("Setting", "Update", AuditEventKind.Begin, operation, "Updating setting {Name} to {Value}",
+                    [new("Name", "InstanceTitle"), new("Value", $"Title {i}")]), principal, http, CancellationToken.None);
+                await log.WriteAsync(new AuditEntry("Setting", "Update", AuditEventKind.Complete, operation, "Updated setting {Name} to {Value}",
+                    [new("Name", "InstanceTitle"), new("Value", $"Title {i}")]), principal, http, CancellationToken.None);
+            }
+        }
+        var file = new AuditFileBytes($"seq-audit-20261201-{session.Id}.ndjson", [.. target.Lines.SelectMany(l => l.Append((byte)'\n'))]);
+        var count = target.Lines.Count;
+        var averageBytes = file.Bytes.Length / (double)count;
+
+        var parse = new List<double>();
+        var verify = new List<double>();
+        var replay = new List<double>();
+        for (var round = 1; round <= rounds; round++)
+        {
+            parse.Add(Rate(count, () =>
+            {
+                foreach (var (start, length) in AuditLineReader.Lines(file.Bytes))
+                    using (JsonDocument.Parse(file.Bytes.AsMemory(start, length))) { }
+            }));
+            verify.Add(Rate(count, () =>
+            {
+                var result = new AuditTrailVerifier(key).Verify([file], anchors: null);
+                if (result.ExitCode != 0)
+                    throw new InvalidOperationException($"The benchmark's own lines did not verify: {result.Findings.First(f => f.IsTampering)}");
+            }));
+            replay.Add(Rate(count, () =>
+            {
+                if (AuditReplay.Timeline([file], new AuditReplayFilter()).Count != count / 2)
+                    throw new InvalidOperationException("The replay did not find every operation.");
+            }));
+            Console.WriteLine($"Round {round}: parse {parse[^1]:N0} lines/s, verify {verify[^1]:N0} lines/s, replay {replay[^1]:N0} lines/s");
+        }
+
+        static double Median(List<double> values) => values.Order().ElementAt(values.Count / 2);
+        var ratio = Median(verify) / Median(parse);
+        return
+        [
+            $"| Lines | {count:N0} Begin/Complete lines of {averageBytes:0} bytes on average, one session, in memory | — |",
+            $"| Baseline: JsonDocument.Parse of each line | **{Median(parse):N0} lines/s** | — |",
+            $"| `audit verify` (schema, sequence, pairs, HMAC chain) | **{Median(verify):N0} lines/s** ({ratio.ToString("0.00", CultureInfo.InvariantCulture)}× the bare parse) | ≥ 200,000 lines/s |",
+            $"| `audit replay` (timeline, no filter) | **{Median(replay):N0} lines/s** | reported |",
+        ];
+    }
+
+    static double Rate(int count, Action work)
+    {
+        GC.Collect();
+        var clock = Stopwatch.StartNew();
+        work();
+        return count / clock.Elapsed.TotalSeconds;
+    }
+}
