@@ -16,14 +16,19 @@ static class ApiKeyEndpoints
 
         group.MapGet("/resources", () => Results.Ok(new
         {
-            Links = new Dictionary<string, string> { ["Items"] = "api/apikeys", ["Item"] = "api/apikeys/{id}", ["Template"] = "api/apikeys/template" },
-        })).Demands(Permission.Write);
+            Links = new Dictionary<string, string>
+            {
+                ["Items"] = "api/apikeys{?ownerId,shared}", ["Item"] = "api/apikeys/{id}", ["Template"] = "api/apikeys/template",
+            },
+        })).Demands(Permission.Public);
 
+        // A template is not a key yet: it links to where it is created, not to a Self with no id.
         group.MapGet("/template", (OperationContext operation) =>
-            Results.Ok(ToEntity(new ApiKeyView("", "", "", [Permission.Ingest], operation.Principal.UserId, InputSettings.None)))).Demands(Permission.Write);
+            Results.Ok(ToEntity(new ApiKeyView("", "", "", [Permission.Ingest], operation.Principal.UserId, InputSettings.None), links: Links.Create("api/apikeys"))))
+            .Demands(Permission.Write);
 
-        group.MapGet("/", async (string? ownerId, IMediator mediator, CancellationToken cancellationToken) =>
-            Results.Ok((await mediator.Send(new ListApiKeysQuery(string.IsNullOrEmpty(ownerId) ? null : ownerId), cancellationToken))
+        group.MapGet("/", async (string? ownerId, bool? shared, IMediator mediator, CancellationToken cancellationToken) =>
+            Results.Ok((await mediator.Send(new ListApiKeysQuery(string.IsNullOrEmpty(ownerId) ? null : ownerId) { Shared = shared ?? false }, cancellationToken))
                 .Select(key => ToEntity(key)))).Demands(Permission.Write);
 
         group.MapGet("/{id}", async (string id, IMediator mediator, CancellationToken cancellationToken) =>
@@ -32,7 +37,7 @@ static class ApiKeyEndpoints
         group.MapPost("/", async (ApiKeyBody body, IMediator mediator, CancellationToken cancellationToken) =>
         {
             var command = new CreateApiKeyCommand(body.Title, RequestedPermissionsOf(body.AssignedPermissions), string.IsNullOrEmpty(body.OwnerId) ? null : body.OwnerId,
-                RequestedInputSettingsOf(body.InputSettings)) { TokenSupplied = !string.IsNullOrEmpty(body.Token) };
+                RequestedInputSettingsOf(body.InputSettings)) { Token = string.IsNullOrEmpty(body.Token) ? null : body.Token, UnsupportedFields = body.Unsupported };
             var created = await mediator.Send(command, cancellationToken);
             return Results.Created($"/api/apikeys/{created.ApiKey.Id}", ToEntity(created.ApiKey, created.Token));
         }).Demands(Permission.Write);
@@ -43,6 +48,7 @@ static class ApiKeyEndpoints
             {
                 BodyId = body.Id,
                 TokenSupplied = !string.IsNullOrEmpty(body.Token),
+                UnsupportedFields = body.Unsupported,
             };
             return Results.Ok(ToEntity(await mediator.Send(command, cancellationToken)));
         }).Demands(Permission.Write);
@@ -56,10 +62,16 @@ static class ApiKeyEndpoints
 
     /// <summary>
     /// Seq's API key entity as a request body. <c>OwnerId</c> is read only when creating: a key's owner never changes.
-    /// A <c>Token</c> is refused by validation, because the server generates every token.
+    /// A <c>Token</c> is accepted when creating a shared key (validation checks its strength) and refused otherwise.
     /// </summary>
     sealed record ApiKeyBody(string? Id, string? Title, string? Token, IReadOnlyList<string?>? AssignedPermissions, string? OwnerId, InputSettingsBody? InputSettings)
     {
+        /// <summary>Whatever else the body holds; see <see cref="UnsupportedFields"/>.</summary>
+        [System.Text.Json.Serialization.JsonExtensionData]
+        public Dictionary<string, JsonElement>? Extra { get; init; }
+
+        public IReadOnlyList<string> Unsupported => UnsupportedFields.Of(Extra, "TokenPrefix", "InputMetrics");
+
         public override string ToString() => $"ApiKeyBody {{ Id = {Id}, Title = {Title}, OwnerId = {OwnerId} }}";
     }
 
@@ -92,7 +104,7 @@ static class ApiKeyEndpoints
         _ => value.Value.GetRawText(),
     };
 
-    static object ToEntity(ApiKeyView key, string? token = null) => new
+    static object ToEntity(ApiKeyView key, string? token = null, Dictionary<string, string>? links = null) => new
     {
         key.Id,
         key.Title,
@@ -107,6 +119,6 @@ static class ApiKeyEndpoints
             Filter = key.InputSettings.Filter is { } f ? new { f.Description, f.DescriptionIsExcluded, f.Filter, f.FilterNonStrict } : null,
             key.InputSettings.UseServerTimestamps,
         },
-        Links = new Dictionary<string, string> { ["Self"] = $"api/apikeys/{key.Id}" },
+        Links = links ?? Links.Self($"api/apikeys/{key.Id}"),
     };
 }

@@ -1,9 +1,12 @@
+using System.Diagnostics;
 using System.Globalization;
 using System.Reflection;
 using System.Runtime.InteropServices;
 using System.Text;
 using Seq.Domain.Security;
+using Seq.Application.Diagnostics;
 using Seq.Infrastructure.Auditing;
+using Seq.Infrastructure.Security;
 
 namespace Seq.Api.Endpoints;
 
@@ -15,8 +18,40 @@ static class DiagnosticsEndpoints
 
         group.MapGet("/resources", () => Results.Ok(new
         {
-            Links = new Dictionary<string, string> { ["Report"] = "api/diagnostics/report" },
-        })).Demands(Permission.System);
+            Links = new Dictionary<string, string>
+            {
+                ["Report"] = "api/diagnostics/report",
+                ["ServerStatus"] = "api/diagnostics/status",
+                ["ServerMetrics"] = "api/diagnostics/metrics",
+                ["IngestionLog"] = "api/diagnostics/ingestion-log",
+            },
+        })).Demands(Permission.Public);
+
+        group.MapGet("/status", (AuditLog audit, InstanceAuthenticationState authentication) =>
+            Results.Ok(new { StatusMessages = StatusMessages(audit, authentication) })).Demands(Permission.Read);
+
+        group.MapGet("/metrics", () =>
+        {
+            using var process = Process.GetCurrentProcess();
+            // Seq's ServerMetricsPart. What this server has no source for yet is zero (docs/seq-compatibility.md says
+            // which and why); the event store's remaining disk is null (unknown), as the client's type allows.
+            return Results.Ok(new
+            {
+                EventStoreDiskRemainingBytes = (long?)null,
+                EventStoreIndexingTimeLastDay = TimeSpan.Zero,
+                EventStoreWriteTimeLastMinute = TimeSpan.Zero,
+                InputArrivedEventsPerMinute = 0,
+                InputIngestedEventsPerMinute = 0,
+                InputIngestedBytesPerMinute = 0L,
+                InvalidPayloadsPerMinute = 0,
+                HttpUnauthorizedPayloadsPerMinute = 0,
+                ProcessUptime = DateTime.Now - process.StartTime,
+                ProcessThreads = process.Threads.Count,
+                QueriesPerMinute = 0,
+            });
+        }).Demands(Permission.System);
+
+        group.MapGet("/ingestion-log", (IngestionLog log) => Results.Text(log.Text(), "text/plain; charset=utf-8")).Demands(Permission.System);
 
         group.MapGet("/report", (AuditLog audit) =>
         {
@@ -30,6 +65,21 @@ static class DiagnosticsEndpoints
                 .AppendLine(AuditingSummary(audit));
             return Results.Text(report.ToString(), "text/plain; charset=utf-8");
         }).Demands(Permission.System);
+    }
+
+    /// <summary>What an operator should know now, as Seq's status messages (Level is Seq's level name).</summary>
+    static List<object> StatusMessages(AuditLog audit, InstanceAuthenticationState authentication)
+    {
+        var messages = new List<object>();
+        if (audit.TargetState == AuditTargetState.Unavailable)
+            messages.Add(new
+            {
+                Level = "Warning",
+                Message = $"Auditing is unavailable, so audited operations are refused until it recovers: {audit.Problem}",
+            });
+        if (!authentication.Enabled)
+            messages.Add(new { Level = "Warning", Message = "Authentication is disabled: anyone who can reach the server may do anything." });
+        return messages;
     }
 
     /// <summary>The state of the audit log in Seq's words: "Auditing is enabled" with its target, or "Auditing is disabled".</summary>

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using MediatR;
 using Seq.Application.Auditing;
 using Seq.Application.Feeds;
@@ -14,9 +15,9 @@ static class FeedEndpoints
         group.MapGet("/resources", () => Results.Ok(new
         {
             Links = new Dictionary<string, string> { ["Items"] = "api/feeds", ["Item"] = "api/feeds/{id}", ["Template"] = "api/feeds/template" },
-        })).Demands(Permission.System);
+        })).Demands(Permission.Public);
 
-        group.MapGet("/template", () => Results.Ok(ToEntity(new NuGetFeedView("", "", "", null, false)))).Demands(Permission.System);
+        group.MapGet("/template", () => Results.Ok(EntityWith(new NuGetFeedView("", "", "", null, false), Links.Create("api/feeds")))).Demands(Permission.System);
 
         group.MapGet("/", async (IMediator mediator, CancellationToken cancellationToken) =>
             Results.Ok((await mediator.Send(new ListNuGetFeedsQuery(), cancellationToken)).Select(ToEntity))).Demands(Permission.System);
@@ -26,13 +27,14 @@ static class FeedEndpoints
 
         group.MapPost("/", async (FeedBody body, IMediator mediator, CancellationToken cancellationToken) =>
         {
-            var created = await mediator.Send(new CreateNuGetFeedCommand(body.Name, body.Location, body.Username, body.NewPassword ?? body.Password), cancellationToken);
+            var created = await mediator.Send(new CreateNuGetFeedCommand(body.Name, body.Location, body.Username, body.NewPassword ?? body.Password) { UnsupportedFields = body.Unsupported },
+                cancellationToken);
             return Results.Created($"/api/feeds/{created.Id}", ToEntity(created));
         }).Demands(Permission.System);
 
         group.MapPut("/{id}", async (string id, FeedBody body, IMediator mediator, CancellationToken cancellationToken) =>
         {
-            var updated = await mediator.Send(new UpdateNuGetFeedCommand(id, body.Name, body.Location, body.Username, body.NewPassword ?? body.Password) { BodyId = body.Id },
+            var updated = await mediator.Send(new UpdateNuGetFeedCommand(id, body.Name, body.Location, body.Username, body.NewPassword ?? body.Password) { BodyId = body.Id, UnsupportedFields = body.Unsupported },
                 cancellationToken);
             return Results.Ok(ToEntity(updated));
         }).Demands(Permission.System);
@@ -50,16 +52,24 @@ static class FeedEndpoints
     /// </summary>
     sealed record FeedBody(string? Id, string? Name, string? Location, string? Username, string? NewPassword, string? Password)
     {
+        /// <summary>Whatever else the body holds; see <see cref="UnsupportedFields"/>.</summary>
+        [System.Text.Json.Serialization.JsonExtensionData]
+        public Dictionary<string, JsonElement>? Extra { get; init; }
+
+        public IReadOnlyList<string> Unsupported => UnsupportedFields.Of(Extra, "IsPasswordSet");
+
         public override string ToString() => $"FeedBody {{ Id = {Id}, Name = {Name}, Location = {UrlUserInfo.Remove(Location)}, Username = {Username} }}";
     }
 
-    static object ToEntity(NuGetFeedView feed) => new
+    static object ToEntity(NuGetFeedView feed) => EntityWith(feed, Links.Self($"api/feeds/{feed.Id}"));
+
+    static object EntityWith(NuGetFeedView feed, Dictionary<string, string> links) => new
     {
         feed.Id,
         feed.Name,
         feed.Location,
         feed.Username,
         feed.IsPasswordSet,
-        Links = new Dictionary<string, string> { ["Self"] = $"api/feeds/{feed.Id}" },
+        Links = links,
     };
 }

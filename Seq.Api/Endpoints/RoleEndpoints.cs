@@ -13,7 +13,7 @@ static class RoleEndpoints
         group.MapGet("/resources", () => Results.Ok(new
         {
             Links = new Dictionary<string, string> { ["Items"] = "api/roles", ["Item"] = "api/roles/{id}" },
-        })).Demands(Permission.Read);
+        })).Demands(Permission.Public);
 
         group.MapGet("/", async (IMediator mediator, CancellationToken cancellationToken) =>
             Results.Ok((await mediator.Send(new ListRolesQuery(), cancellationToken)).Select(ToEntity))).Demands(Permission.Read);

@@ -32,6 +32,7 @@ static class RootEndpoints
                     ["UsersResources"] = "api/users/resources",
                     ["ApiKeysResources"] = "api/apikeys/resources",
                     ["EventsResources"] = "api/events/resources",
+                    ["DiagnosticsResources"] = "api/diagnostics/resources",
                     ["Health"] = "health",
                 },
             });

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using MediatR;
 using Seq.Api.Hosting;
 using Seq.Application.Users;
@@ -19,9 +20,9 @@ static class UserEndpoints
                 ["Items"] = "api/users", ["Item"] = "api/users/{id}", ["Template"] = "api/users/template",
                 ["Current"] = "api/users/current", ["Login"] = "api/users/login", ["Logout"] = "api/users/logout",
             },
-        })).Demands(Permission.Organization);
+        })).Demands(Permission.Public);
 
-        group.MapGet("/template", () => Results.Ok(ToEntity(new UserView("", "", null, null, [BuiltInRoles.UserReadWrite.Id], null, true))))
+        group.MapGet("/template", () => Results.Ok(EntityWith(new UserView("", "", null, null, [BuiltInRoles.UserReadWrite.Id], null, true), Endpoints.Links.Create("api/users"))))
             .Demands(Permission.Organization);
 
         group.MapGet("/", async (IMediator mediator, CancellationToken cancellationToken) =>
@@ -36,14 +37,14 @@ static class UserEndpoints
         group.MapPost("/", async (UserBody body, IMediator mediator, CancellationToken cancellationToken) =>
         {
             var created = await mediator.Send(new CreateUserCommand(body.Username, body.DisplayName, body.EmailAddress, body.RoleIds, body.ViewFilter,
-                body.NewPassword ?? body.Password, body.MustChangePassword ?? false), cancellationToken);
+                body.NewPassword ?? body.Password, body.MustChangePassword ?? false) { UnsupportedFields = body.Unsupported }, cancellationToken);
             return Results.Created($"/api/users/{created.Id}", ToEntity(created));
         }).Demands(Permission.Organization);
 
         group.MapPut("/{id}", async (string id, UserBody body, IMediator mediator, CancellationToken cancellationToken) =>
         {
             var updated = await mediator.Send(new UpdateUserCommand(id, body.Username, body.DisplayName, body.EmailAddress, body.RoleIds, body.ViewFilter,
-                body.MustChangePassword ?? false, body.NewPassword) { BodyId = body.Id }, cancellationToken);
+                body.MustChangePassword ?? false, body.NewPassword) { BodyId = body.Id, UnsupportedFields = body.Unsupported }, cancellationToken);
             return Results.Ok(ToEntity(updated));
         }).Demands(Permission.Organization);
 
@@ -93,6 +94,13 @@ static class UserEndpoints
         string? Id, string? Username, string? DisplayName, string? EmailAddress, IReadOnlyList<string>? RoleIds, DescriptiveFilter? ViewFilter,
         bool? MustChangePassword, string? NewPassword, string? Password)
     {
+        /// <summary>Whatever else the body holds; see <see cref="UnsupportedFields"/>.</summary>
+        [System.Text.Json.Serialization.JsonExtensionData]
+        public Dictionary<string, JsonElement>? Extra { get; init; }
+
+        // CsrfToken: the login response is a user entity, and a client may send it back.
+        public IReadOnlyList<string> Unsupported => UnsupportedFields.Of(Extra, "CsrfToken");
+
         public override string ToString() => $"UserBody {{ Id = {Id}, Username = {Username} }}";
     }
 
@@ -101,7 +109,9 @@ static class UserEndpoints
         public override string ToString() => $"CredentialsBody {{ Username = {Username} }}";
     }
 
-    static object ToEntity(UserView user) => new
+    static object ToEntity(UserView user) => EntityWith(user, Links(user.Id));
+
+    static object EntityWith(UserView user, Dictionary<string, string> links) => new
     {
         user.Id,
         user.Username,
@@ -110,8 +120,8 @@ static class UserEndpoints
         user.RoleIds,
         user.ViewFilter,
         user.MustChangePassword,
-        Links = Links(user.Id),
+        Links = links,
     };
 
-    static Dictionary<string, string> Links(string id) => new() { ["Self"] = $"api/users/{id}" };
+    static Dictionary<string, string> Links(string id) => Endpoints.Links.Self($"api/users/{id}");
 }

@@ -73,6 +73,7 @@ public static class SeqServer
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton<StartupGate>();
         builder.Services.AddSingleton(listeners);
+        builder.Services.AddSingleton<Seq.Application.Diagnostics.IngestionLog>();
         AddAuditLog(builder.Services, options.Audit);
         AddWriteRateLimit(builder.Services, options.Limits);
 

@@ -24,14 +24,12 @@ public interface IApiKeyReadModel
 }
 
 /// <summary>The fields a request sets on a key, as the request gives them: validation refuses what is not a key's field.</summary>
-public interface IApiKeyFields
+public interface IApiKeyFields : IMayCarryUnsupportedFields
 {
     string? Title { get; }
     IReadOnlyList<RequestedPermission>? Permissions { get; }
     RequestedInputSettings? Input { get; }
 
-    /// <summary>Whether the request carried a token; the server generates every token, so one is refused.</summary>
-    bool TokenSupplied { get; }
 }
 
 /// <summary>A permission as a request names it (in any letter case); validation refuses a name that is none of Seq's permissions.</summary>
@@ -79,8 +77,7 @@ public sealed class ApiKeyFieldsValidator : AbstractValidator<IApiKeyFields>
 {
     public ApiKeyFieldsValidator()
     {
-        RuleFor(c => c.TokenSupplied).Equal(false).WithMessage("The server generates every API key's token; a request cannot set one.");
-
+        Include(new UnsupportedFieldsValidator());
         RuleFor(c => c.Title).Must(t => !string.IsNullOrWhiteSpace(t)).WithMessage("An API key needs a title.")
             .Must(t => t is null || t.Trim().Length <= ApiKey.MaximumTitleLength)
             .WithMessage($"An API key's title may be at most {ApiKey.MaximumTitleLength} characters long.")
@@ -117,9 +114,12 @@ public sealed class ApiKeyFieldsValidator : AbstractValidator<IApiKeyFields>
 /// <summary>Who may see a key and what they may give one; the handlers apply these to the operation's principal.</summary>
 static class ApiKeyAccess
 {
-    /// <summary>Organization administrators see every key; everyone else sees only their own personal keys.</summary>
+    /// <summary>
+    /// Organization administrators see every key; Project holders also see the shared keys (they may create them);
+    /// everyone else sees only their own personal keys.
+    /// </summary>
     public static bool CanSee(Principal principal, string? ownerId) =>
-        principal.Has(Permission.Organization) || ownerId is not null && ownerId == principal.UserId;
+        principal.Has(Permission.Organization) || ownerId is null && principal.Has(Permission.Project) || ownerId is not null && ownerId == principal.UserId;
 
     public static NotFoundException NotFound(string id) => new($"There is no API key with id {id}.");
 
@@ -151,13 +151,13 @@ static class ApiKeyAccess
         }
     }
 
-    /// <summary>A shared key needs Organization; a personal key can only be made for the caller's own user.</summary>
+    /// <summary>A shared key needs Project, as in Seq; a personal key can only be made for the caller's own user.</summary>
     public static void RequireOwnerAllowed(Principal principal, string? ownerId)
     {
         if (ownerId is null)
         {
-            if (!principal.Has(Permission.Organization))
-                throw new AccessDeniedException("Creating a shared API key (one without an owner) needs the Organization permission.");
+            if (!principal.Has(Permission.Project))
+                throw new AccessDeniedException("Creating a shared API key (one without an owner) needs the Project permission.");
             return;
         }
         if (ownerId != principal.UserId)

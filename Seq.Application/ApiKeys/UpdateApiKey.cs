@@ -1,3 +1,4 @@
+using Seq.Application.Pipeline;
 using Seq.Application.Auditing;
 using FluentValidation;
 using MediatR;
@@ -22,7 +23,11 @@ public sealed record UpdateApiKeyCommand(
     /// <summary>The id the request body names, if any; it must be the one the address names.</summary>
     public string? BodyId { get; init; }
 
+    /// <summary>Whether the request carried a token, which is refused: a key's token never changes.</summary>
     public bool TokenSupplied { get; init; }
+
+    /// <summary>Fields of Seq's entity the body gave a value that this server does not support; validation refuses them.</summary>
+    public IReadOnlyList<string> UnsupportedFields { get; init; } = [];
 
     /// <summary>The permissions named, once validation has accepted every name.</summary>
     public IReadOnlyList<Permission>? AssignedPermissions => RequestedPermission.ToPermissions(Permissions);
@@ -36,6 +41,7 @@ public sealed class UpdateApiKeyValidator : AbstractValidator<UpdateApiKeyComman
     public UpdateApiKeyValidator()
     {
         Include(new ApiKeyFieldsValidator());
+        RuleFor(c => c.TokenSupplied).Equal(false).WithMessage("An API key's token never changes; create a new key to use another token.");
         RuleFor(c => c.BodyId).Must((c, bodyId) => string.IsNullOrEmpty(bodyId) || bodyId == c.Id)
             .WithMessage(c => $"The body names the API key {c.BodyId} but the address names {c.Id}.");
     }

@@ -15,6 +15,9 @@ public sealed record CreateNuGetFeedCommand(
     [property: AuditProperty] string? Name, [property: AuditProperty(Redact = AuditRedaction.UrlUserInfo)] string? Location, [property: AuditProperty] string? Username,
     string? Password) : IRequest<NuGetFeedView>, INuGetFeedFields
 {
+    /// <summary>Fields of Seq's entity the body gave a value that this server does not support; validation refuses them.</summary>
+    public IReadOnlyList<string> UnsupportedFields { get; init; } = [];
+
     // The password, or credentials in a location that validation will refuse, must never reach a log line through a record's generated ToString.
     public override string ToString() => $"{nameof(CreateNuGetFeedCommand)} {{ Name = {Name}, Location = {UrlUserInfo.Remove(Location)}, Username = {Username} }}";
 }

@@ -5,7 +5,7 @@ using Seq.Domain.Feeds;
 namespace Seq.Application.Feeds;
 
 /// <summary>The fields a request sets on a feed.</summary>
-public interface INuGetFeedFields
+public interface INuGetFeedFields : Seq.Application.Pipeline.IMayCarryUnsupportedFields
 {
     string? Name { get; }
     string? Location { get; }
@@ -18,6 +18,7 @@ public sealed class NuGetFeedFieldsValidator : AbstractValidator<INuGetFeedField
 {
     public NuGetFeedFieldsValidator()
     {
+        Include(new Seq.Application.Pipeline.UnsupportedFieldsValidator());
         RuleFor(c => c.Name).NotEmpty().WithMessage("A feed needs a name.")
             .MaximumLength(NuGetFeed.MaximumNameLength).WithMessage($"A feed's name may be at most {NuGetFeed.MaximumNameLength} characters long.")
             .Must(NoControlCharacters).WithMessage("A feed's name may not contain control characters.");

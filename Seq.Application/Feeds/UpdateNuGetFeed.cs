@@ -16,6 +16,9 @@ public sealed record UpdateNuGetFeedCommand(
     [property: AuditProperty(Name = "FeedId")] string Id, [property: AuditProperty] string? Name, [property: AuditProperty(Redact = AuditRedaction.UrlUserInfo)] string? Location,
     [property: AuditProperty] string? Username, string? Password) : IRequest<NuGetFeedView>, INuGetFeedFields
 {
+    /// <summary>Fields of Seq's entity the body gave a value that this server does not support; validation refuses them.</summary>
+    public IReadOnlyList<string> UnsupportedFields { get; init; } = [];
+
     /// <summary>The id the request body names, if any; it must be the one the address names.</summary>
     public string? BodyId { get; init; }
 

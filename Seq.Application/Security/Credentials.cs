@@ -98,4 +98,7 @@ public sealed record ApiKeyToken(string Token, string Prefix, byte[] Salt, byte[
 public interface IApiKeyTokens
 {
     ApiKeyToken Generate();
+
+    /// <summary>What is stored of a token the client chose (validation has checked its strength): the same as of a generated one.</summary>
+    ApiKeyToken FromClient(string token);
 }

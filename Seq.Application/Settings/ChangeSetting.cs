@@ -11,26 +11,37 @@ namespace Seq.Application.Settings;
 
 [Demands(Permission.System)]
 [Audited("Setting", "Update", BeginTemplate = "Beginning change of setting {Name} to {Value}")]
-public sealed record ChangeSettingCommand([property: AuditProperty] string Name, [property: AuditProperty] string? Value) : IRequest<SettingView>
+public sealed record ChangeSettingCommand([property: AuditProperty] string Name, [property: AuditProperty] string? Value) : IRequest<SettingView>, IMayCarryUnsupportedFields
 {
+    /// <summary>Fields of Seq's entity the body gave a value that this server does not support; validation refuses them.</summary>
+    public IReadOnlyList<string> UnsupportedFields { get; init; } = [];
+
     /// <summary>The name the request body gives, if any; it must be the one the address names.</summary>
     public string? BodyName { get; init; }
 
     /// <summary>False when the request gave a JSON object or array, whose text <see cref="Value"/> then holds.</summary>
     public bool ValueIsScalar { get; init; } = true;
+
+    /// <summary>False when the body has no <c>Value</c> at all; a null value is given, and restores the default.</summary>
+    public bool ValueGiven { get; init; } = true;
 }
 
 public sealed class ChangeSettingValidator : AbstractValidator<ChangeSettingCommand>
 {
     public ChangeSettingValidator()
     {
+        Include(new UnsupportedFieldsValidator());
         RuleFor(c => c.BodyName).Must((c, bodyName) => bodyName is null || string.Equals(bodyName, c.Name, StringComparison.OrdinalIgnoreCase))
             .WithMessage(c => $"The body names the setting {c.BodyName} but the address names {c.Name}.");
+        RuleFor(c => c.Name).Must(name => !string.Equals(name, SettingCatalogue.IsAuthenticationEnabled, StringComparison.OrdinalIgnoreCase))
+            .WithMessage($"{SettingCatalogue.IsAuthenticationEnabled} is read-only: it reports the choice made at the server's first start.");
+        RuleFor(c => c.ValueGiven).Equal(true)
+            .WithMessage(c => $"A value for {c.Name} is required; a null value restores its default.");
         RuleFor(c => c.ValueIsScalar).Equal(true)
             .WithMessage(c => $"The value of {c.Name} must be a string, a number or true/false, not a JSON object or array.");
         RuleFor(c => c.Value).Custom((value, context) =>
         {
-            if (!context.InstanceToValidate.ValueIsScalar)
+            if (!context.InstanceToValidate.ValueIsScalar || !context.InstanceToValidate.ValueGiven)
                 return;
             // An unknown name is not a validation failure but a missing resource: the handler answers 404.
             var definition = SettingCatalogue.Find(context.InstanceToValidate.Name);

@@ -41,8 +41,11 @@ sealed class GetCurrentUserHandler(IUserReadModel users, OperationContext operat
 [Audited("User", "Create", BeginTemplate = "Beginning creation of user {Username}", CompleteTemplate = "Created user {Username} as {UserId}")]
 public sealed record CreateUserCommand(
     [property: AuditProperty] string? Username, string? DisplayName, string? EmailAddress, [property: AuditProperty] IReadOnlyList<string>? RoleIds,
-    DescriptiveFilter? ViewFilter, string? Password, [property: AuditProperty] bool MustChangePassword) : IRequest<UserView>
+    DescriptiveFilter? ViewFilter, string? Password, [property: AuditProperty] bool MustChangePassword) : IRequest<UserView>, IMayCarryUnsupportedFields
 {
+    /// <summary>Fields of Seq's entity the body gave a value that this server does not support; validation refuses them.</summary>
+    public IReadOnlyList<string> UnsupportedFields { get; init; } = [];
+
     public override string ToString() => $"{nameof(CreateUserCommand)} {{ Username = {Username}, RoleIds = [{string.Join(", ", RoleIds ?? [])}] }}";
 }
 
@@ -50,6 +53,7 @@ public sealed class CreateUserValidator : AbstractValidator<CreateUserCommand>
 {
     public CreateUserValidator(PasswordPolicy policy)
     {
+        Include(new UnsupportedFieldsValidator());
         RuleFor(c => c.Username).ValidUsername();
         this.ValidProfile(c => c.DisplayName, c => c.EmailAddress, c => c.RoleIds, c => c.ViewFilter);
         RuleFor(c => c.Password).NotEmpty().WithMessage("A new user needs a password.")
@@ -84,8 +88,11 @@ sealed class CreateUserHandler(IEventStore store, IUserReadModel users, IPasswor
 public sealed record UpdateUserCommand(
     [property: AuditProperty(Name = "UserId")] string Id, [property: AuditProperty] string? Username, string? DisplayName, string? EmailAddress,
     [property: AuditProperty] IReadOnlyList<string>? RoleIds, DescriptiveFilter? ViewFilter,
-    [property: AuditProperty] bool MustChangePassword, string? NewPassword) : IRequest<UserView>
+    [property: AuditProperty] bool MustChangePassword, string? NewPassword) : IRequest<UserView>, IMayCarryUnsupportedFields
 {
+    /// <summary>Fields of Seq's entity the body gave a value that this server does not support; validation refuses them.</summary>
+    public IReadOnlyList<string> UnsupportedFields { get; init; } = [];
+
     /// <summary>The id the request body names, if any; it must be the one the address names.</summary>
     public string? BodyId { get; init; }
 
@@ -96,6 +103,7 @@ public sealed class UpdateUserValidator : AbstractValidator<UpdateUserCommand>
 {
     public UpdateUserValidator(PasswordPolicy policy)
     {
+        Include(new UnsupportedFieldsValidator());
         RuleFor(c => c.Username).ValidUsername();
         this.ValidProfile(c => c.DisplayName, c => c.EmailAddress, c => c.RoleIds, c => c.ViewFilter);
         RuleFor(c => c.NewPassword).MeetsPolicy(policy, "NewPassword");

@@ -34,6 +34,9 @@ public static class SettingCatalogue
         RawEventMaximumContentLength, EventRetentionDays,
     ];
 
+    /// <summary>Seq's read-only setting that reports whether the first start chose authentication; not stored here.</summary>
+    public const string IsAuthenticationEnabled = "IsAuthenticationEnabled";
+
     static readonly Dictionary<string, SettingDefinition> ByName =
         All.ToDictionary(d => d.Name, StringComparer.OrdinalIgnoreCase);
 

@@ -33,16 +33,13 @@ public sealed class SettingDefinition
     public string Description { get; }
 
     /// <summary>
-    /// Turns a candidate value into its canonical form, or explains why it is not acceptable.
+    /// Turns a candidate value into its canonical form, or explains why it is not acceptable. Null stands for the
+    /// default, as Seq clients clear a setting by sending it.
     /// </summary>
     public bool TryNormalize(string? candidate, out string normalized, out string? error)
     {
+        candidate ??= DefaultValue;
         normalized = "";
-        if (candidate is null)
-        {
-            error = $"A value for {Name} is required.";
-            return false;
-        }
 
         switch (Kind)
         {

@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
+using Seq.Application.ApiKeys;
 using Seq.Application.Security;
 
 namespace Seq.Infrastructure.Security;
@@ -9,6 +10,7 @@ namespace Seq.Infrastructure.Security;
 /// <see cref="PrefixLength"/> are kept in clear as the lookup prefix. The stored hash is HMAC-SHA256 under a subkey
 /// of the secret key over a per-key random salt and the token: a stolen database alone cannot be used to test
 /// guesses, and with tokens this long no slow derivation is needed, so checking a key costs a microsecond.
+/// A shared key may instead have a token its creator chose (<see cref="ClientChosenTokens"/>): stored the same way.
 /// </summary>
 public sealed class ApiKeyTokens(SecretKey secretKey) : IApiKeyTokens
 {
@@ -27,20 +29,28 @@ public sealed class ApiKeyTokens(SecretKey secretKey) : IApiKeyTokens
         return new ApiKeyToken(token, token[..PrefixLength], salt, ComputeHash(token, salt));
     }
 
-    /// <summary>Whether <paramref name="token"/> has the shape of a token at all; anything else is refused without hashing.</summary>
+    public ApiKeyToken FromClient(string token)
+    {
+        if (!IsWellFormed(token))
+            throw new ArgumentException("The token does not have the shape of an API key token.", nameof(token));
+        var salt = RandomNumberGenerator.GetBytes(SaltLength);
+        return new ApiKeyToken(token, token[..PrefixLength], salt, ComputeHash(token, salt));
+    }
+
+    /// <summary>Whether <paramref name="token"/> has the shape of a token (generated or chosen) at all; anything else is refused without hashing.</summary>
     public static bool IsWellFormed(ReadOnlySpan<char> token)
     {
-        if (token.Length != TokenLength)
+        if (token.Length < ClientChosenTokens.MinimumLength && token.Length != TokenLength || token.Length > ClientChosenTokens.MaximumLength)
             return false;
         foreach (var c in token)
-            if (!char.IsAsciiLetterOrDigit(c))
+            if (!ClientChosenTokens.IsAllowedCharacter(c))
                 return false;
         return true;
     }
 
     public byte[] ComputeHash(ReadOnlySpan<char> token, ReadOnlySpan<byte> salt)
     {
-        Span<byte> input = stackalloc byte[SaltLength + TokenLength];
+        Span<byte> input = stackalloc byte[SaltLength + ClientChosenTokens.MaximumLength];
         salt.CopyTo(input);
         var written = Encoding.ASCII.GetBytes(token, input[salt.Length..]);
         return HMACSHA256.HashData(_hashKey, input[..(salt.Length + written)]);
@@ -48,7 +58,7 @@ public sealed class ApiKeyTokens(SecretKey secretKey) : IApiKeyTokens
 
     public bool Matches(ReadOnlySpan<char> token, ReadOnlySpan<byte> salt, ReadOnlySpan<byte> storedHash)
     {
-        Span<byte> input = stackalloc byte[SaltLength + TokenLength];
+        Span<byte> input = stackalloc byte[SaltLength + ClientChosenTokens.MaximumLength];
         Span<byte> actual = stackalloc byte[HMACSHA256.HashSizeInBytes];
         salt.CopyTo(input);
         var written = Encoding.ASCII.GetBytes(token, input[salt.Length..]);

@@ -14,6 +14,7 @@ public sealed class EndpointRefusalAuditTests : IDisposable
     public void Dispose() => _paths.Dispose();
 
     const string ChosenToken = "chosen-token-0123456789";
+    const string WeakToken = "weak-weak-weak-weak-weak-1";
 
     sealed record Refusal(string What, HttpMethod Method, string Path, string Body, string Operation, string Explanation);
 
@@ -24,10 +25,10 @@ public sealed class EndpointRefusalAuditTests : IDisposable
     static IEnumerable<Refusal> Refusals()
     {
         const string key = """ "Title": "refused key", "AssignedPermissions": ["Read"] """;
-        yield return new("a token chosen by the client when creating a key", HttpMethod.Post, "/api/apikeys",
-            $$"""{ {{key}}, "Token": "{{ChosenToken}}" }""", "ApiKey/Create", "generates every API key's token");
+        yield return new("a weak token chosen by the client when creating a key", HttpMethod.Post, "/api/apikeys",
+            $$"""{ {{key}}, "Token": "{{WeakToken}}" }""", "ApiKey/Create", "16 different characters");
         yield return new("a token chosen by the client when updating a key", HttpMethod.Put, "/api/apikeys/{key}",
-            $$"""{ {{key}}, "Token": "{{ChosenToken}}" }""", "ApiKey/Update", "generates every API key's token");
+            $$"""{ {{key}}, "Token": "{{ChosenToken}}" }""", "ApiKey/Update", "token never changes");
         yield return new("a key body naming another key than the address", HttpMethod.Put, "/api/apikeys/{key}",
             $$"""{ "Id": "apikey-someoneelse", {{key}} }""", "ApiKey/Update", "apikey-someoneelse");
         yield return new("an unknown permission when creating a key", HttpMethod.Post, "/api/apikeys",
@@ -61,7 +62,7 @@ public sealed class EndpointRefusalAuditTests : IDisposable
     {
         var directory = _paths.New("audit-test");
         await using var server = await TestServer.StartAsync(o => o with { Audit = new AuditOptions(directory, null, null) });
-        server.Secrets.AddRange([ChosenToken, "feed-token-7Qx9"]);
+        server.Secrets.AddRange([ChosenToken, WeakToken, "feed-token-7Qx9"]);
 
         var created = await TestServer.ReadAsync(await server.Client.PostAsync("/api/apikeys",
             Json("""{ "Title": "refusals", "AssignedPermissions": ["Read"] }""")), HttpStatusCode.Created);
