@@ -21,7 +21,7 @@ public sealed partial class DashboardBrowserTests(BrowserFixture fixture) : ICla
 
     TestServer Server => fixture.Server;
 
-    static ILocator Main(IPage page) => page.Locator("main");
+    static ILocator MainOf(IPage page) => page.Locator("main");
 
     [Fact]
     public async Task The_first_login_asks_for_a_new_password_and_then_shows_the_dashboard()
@@ -87,7 +87,7 @@ public sealed partial class DashboardBrowserTests(BrowserFixture fixture) : ICla
         (await nav.GetByRole(AriaRole.Link, new() { Name = "Users" }).CountAsync()).ShouldBe(0);
         (await nav.GetByRole(AriaRole.Link, new() { Name = "API keys" }).CountAsync()).ShouldBe(0);
         await reader.Page.GotoAsync("/#/users");
-        await Main(reader.Page).GetByText("Your roles do not allow this screen.").WaitForAsync();
+        await MainOf(reader.Page).GetByText("Your roles do not allow this screen.").WaitForAsync();
         // The server refuses anyway: the page's own request for the users, with its session, is forbidden.
         (await reader.Page.EvaluateAsync<int>("async () => (await fetch('/api/users')).status")).ShouldBe(403);
         await reader.Page.GotoAsync("/#/settings");
@@ -164,7 +164,7 @@ public sealed partial class DashboardBrowserTests(BrowserFixture fixture) : ICla
         (await admin.Page.Locator("td.key-title", new() { HasText = "<script>" }).TextContentAsync()).ShouldBe(Payload);
         await admin.ScreenshotAsync("script-injection-as-text");
 
-        (await Main(admin.Page).Locator("img, script").CountAsync()).ShouldBe(0);
+        (await MainOf(admin.Page).Locator("img, script").CountAsync()).ShouldBe(0);
         admin.Dialogs.ShouldBeEmpty();
         admin.PageErrors.ShouldBeEmpty();
         (await admin.ViolationsAsync()).ShouldBeEmpty();
