@@ -204,5 +204,20 @@ public sealed partial class DashboardBrowserTests(BrowserFixture fixture) : ICla
         var overflow = await narrow.Page.EvaluateAsync<bool>("() => document.documentElement.scrollWidth > window.innerWidth");
         overflow.ShouldBeFalse();
         await narrow.ScreenshotAsync("users-narrow");
+        (await narrow.ViolationsAsync()).ShouldBeEmpty();
+    }
+
+    [Fact]
+    public async Task The_server_serves_the_dashboard_at_the_root_under_its_content_security_policy()
+    {
+        using var response = await Server.CreateClient().GetAsync("/");
+        response.StatusCode.ShouldBe(HttpStatusCode.OK);
+        var html = await response.Content.ReadAsStringAsync();
+        html.ShouldContain("<div id=\"app\">");
+        // Only files of its own origin: no inline script or style for the policy to have to allow.
+        Regex.Matches(html, "<script[^>]*>").ShouldAllBe(tag => tag.Value.Contains("src=\"/dashboard/"));
+        html.ShouldNotContain("<style");
+        string.Join(";", response.Headers.GetValues("Content-Security-Policy")).ShouldContain("default-src 'self'");
+        string.Join(";", response.Headers.GetValues("Content-Security-Policy")).ShouldNotContain("unsafe");
     }
 }

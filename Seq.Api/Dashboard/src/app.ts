@@ -119,6 +119,8 @@ function shell(): TemplateResult {
 
 export function start(element: HTMLElement): void {
   root = element;
+  // Lit renders after what the container holds: the static "Loading…" placeholder goes first.
+  root.replaceChildren();
   state.rerender = rerender;
   whenUnauthorized(() => {
     if (!state.session) return;
