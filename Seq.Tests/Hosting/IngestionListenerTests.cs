@@ -9,13 +9,19 @@ namespace Seq.Tests.Hosting;
 public sealed class IngestionListenerTests : IAsyncLifetime
 {
     const string RefusalOfTheListener = "serves only event ingestion";
+    const string IngestToken = "ListenerIngest0123456789";
 
     TestServer _server = null!;
     HttpClient _ingestion = null!;
 
     public async Task InitializeAsync()
     {
-        _server = await TestServer.StartAsync(o => o with { IngestionListenUris = ["http://127.0.0.1:0"] });
+        _server = await TestServer.StartAsync(o => o with
+        {
+            IngestionListenUris = ["http://127.0.0.1:0"],
+            FirstRun = o.FirstRun with { IngestApiKey = IngestToken },
+        });
+        _server.Secrets.Add(IngestToken);
         var address = _server.Services.GetRequiredService<Listeners>().Addresses(ingestionOnly: true).Single();
         address.Port.ShouldNotBe(_server.Address.Port);
         _ingestion = new HttpClient { BaseAddress = address };
@@ -60,8 +66,48 @@ public sealed class IngestionListenerTests : IAsyncLifetime
 
         using var response = await _ingestion.PostAsync(path, content);
 
+        // The ingestion endpoint itself answers: it wants an API key.
         (await response.Content.ReadAsStringAsync()).ShouldNotContain(RefusalOfTheListener);
+        response.StatusCode.ShouldBe(HttpStatusCode.Unauthorized);
         response.Headers.GetValues("X-Content-Type-Options").Single().ShouldBe("nosniff");
+    }
+
+    [Fact]
+    public async Task Events_ingested_on_the_ingestion_only_address_with_an_ingest_key_are_stored_and_read_on_the_main_address()
+    {
+        using var content = new StringContent("{\"@t\":\"2026-01-01T00:00:00Z\",\"@mt\":\"Through the ingestion listener {N}\",\"N\":42}\n",
+            System.Text.Encoding.UTF8, "application/vnd.serilog.clef");
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/ingest/clef") { Content = content };
+        request.Headers.Add(RequestAuthentication.ApiKeyHeader, IngestToken);
+
+        using var response = await _ingestion.SendAsync(request);
+
+        response.StatusCode.ShouldBe(HttpStatusCode.Created, await response.Content.ReadAsStringAsync());
+        var events = await _server.GetJsonAsync("/api/events?count=10");
+        events.ToString().ShouldContain("Through the ingestion listener");
+
+        using var withoutKey = await _ingestion.PostAsync("/api/events/raw",
+            new StringContent("{\"@t\":\"2026-01-01T00:00:00Z\",\"@mt\":\"No key\"}\n", System.Text.Encoding.UTF8, "application/vnd.serilog.clef"));
+        withoutKey.StatusCode.ShouldBe(HttpStatusCode.Unauthorized);
+    }
+
+    [Fact]
+    public async Task A_server_auditing_to_the_ingestion_only_address_with_the_provisioned_key_has_its_audit_events_stored_there()
+    {
+        await using var audited = await TestServer.StartAsync(o => o with
+        {
+            Audit = new AuditOptions(null, _server.Services.GetRequiredService<Listeners>().Addresses(ingestionOnly: true).Single(), IngestToken),
+        });
+
+        using var settings = await audited.Client.GetAsync("/api/settings");
+        settings.StatusCode.ShouldBe(HttpStatusCode.OK);
+
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (!(await _server.GetJsonAsync("/api/events?count=100")).ToString().Contains("LocalLogin", StringComparison.Ordinal))
+        {
+            DateTime.UtcNow.ShouldBeLessThan(deadline, "the audited server's login never reached the audit instance");
+            await Task.Delay(50);
+        }
     }
 
     [Fact]
