@@ -196,7 +196,7 @@ public sealed partial class DashboardBrowserTests(BrowserFixture fixture) : ICla
     }
 
     [Fact]
-    public async Task The_dashboard_is_usable_in_a_narrow_window()
+    public async Task The_dashboard_is_usable_in_a_narrow_window_and_signing_out_ends_the_session()
     {
         await using var narrow = await WatchedPage.OpenAsync(fixture, width: 390, height: 844);
         await narrow.SignInAsync("admin", TestServer.AdminPassword, "users");
@@ -205,6 +205,12 @@ public sealed partial class DashboardBrowserTests(BrowserFixture fixture) : ICla
         overflow.ShouldBeFalse();
         await narrow.ScreenshotAsync("users-narrow");
         (await narrow.ViolationsAsync()).ShouldBeEmpty();
+
+        await narrow.Page.GetByRole(AriaRole.Button, new() { Name = "Sign out" }).ClickAsync();
+        await narrow.Page.GetByRole(AriaRole.Heading, new() { Name = "Sign in" }).WaitForAsync();
+        (await narrow.Page.GetByLabel("Username").InputValueAsync()).ShouldBeEmpty();
+        // Signed out on the server too: the session cookie no longer lets the page read anything.
+        (await narrow.Page.EvaluateAsync<int>("async () => (await fetch('/api/users/current')).status")).ShouldBe(401);
     }
 
     [Fact]

@@ -67,7 +67,7 @@ async function signOut(): Promise<void> {
     setCsrfToken(null);
     state.session = null;
     entered = null;
-    resetLogin();
+    resetLogin(true);
     rerender();
   }
 }

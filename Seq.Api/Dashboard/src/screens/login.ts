@@ -9,7 +9,9 @@ let error: string | null = null;
 let busy = false;
 let username = '';
 
-export function resetLogin(): void {
+/** After a sign-out the next person at this browser starts from an empty form; after a lost session the name stays. */
+export function resetLogin(forget = false): void {
+  if (forget) username = '';
   mustChange = false;
   error = null;
   busy = false;
