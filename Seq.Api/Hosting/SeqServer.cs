@@ -98,7 +98,8 @@ public static class SeqServer
             });
             app.UseForwardedHeaders(ForwardedHeadersFrom(options.TrustedProxies));
         }
-        // Public files under wwwroot (the dashboard's, later): no endpoint, so no permission to declare.
+        // Public files under wwwroot (the dashboard's): no endpoint, so no permission to declare. "/" is its index.html.
+        app.UseDefaultFiles();
         app.UseStaticFiles();
         app.UseRouting();
         if (options.Limits.WritesPerSecondPerAddress > 0)
