@@ -31,6 +31,7 @@ static class RootEndpoints
                     ["RolesResources"] = "api/roles/resources",
                     ["UsersResources"] = "api/users/resources",
                     ["ApiKeysResources"] = "api/apikeys/resources",
+                    ["BackupsResources"] = "api/backups/resources",
                     ["Health"] = "health",
                 },
             });

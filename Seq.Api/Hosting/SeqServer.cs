@@ -17,6 +17,7 @@ using System.Threading.RateLimiting;
 using Microsoft.AspNetCore.RateLimiting;
 using Serilog.Events;
 using Microsoft.AspNetCore.Http.Features;
+using Seq.Infrastructure.Backups;
 
 namespace Seq.Api.Hosting;
 
@@ -73,6 +74,7 @@ public static class SeqServer
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton<StartupGate>();
         AddAuditLog(builder.Services, options.Audit);
+        builder.Services.AddBackups(options.BackupLocation);
         AddWriteRateLimit(builder.Services, options.Limits);
 
         var app = builder.Build();
@@ -112,6 +114,7 @@ public static class SeqServer
         app.MapRoleEndpoints();
         app.MapUserEndpoints();
         app.MapDiagnosticsEndpoints();
+        app.MapBackupEndpoints();
         return app;
     }
 
@@ -143,6 +146,8 @@ public static class SeqServer
         app.Services.GetRequiredService<InstanceAuthenticationState>().Enabled = await FirstRun.EnsureAsync(
             app.Services, options.FirstRun, options.Console, app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Seq.FirstRun"), cancellationToken);
         await app.Services.GetRequiredService<ISecurityDirectory>().RefreshAsync(cancellationToken);
+        await RestoreAudit.RecordPendingAsync(app.Services.GetRequiredService<NpgsqlDataSource>(), app.Services.GetRequiredService<AuditLog>(),
+            app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Seq.Backups"), cancellationToken);
         app.Services.GetRequiredService<StartupGate>().IsOpen = true;
     }
 

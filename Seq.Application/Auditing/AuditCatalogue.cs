@@ -24,6 +24,10 @@ public static class AuditCatalogue
     public static readonly AuditCatalogueEntry AdvisoriesNotRecorded = new("Audit", "AdvisoriesNotRecorded", [AuditEventKind.Advise], "AuditLog",
         ["NotRecordedCount", "Reason"]);
 
+    /// <summary>A restore from a backup, recorded by the first start after it (the restore itself runs while no server does).</summary>
+    public static readonly AuditCatalogueEntry BackupRestored = new("Backup", "Restore", [AuditEventKind.Record], "RestoreAudit",
+        ["BackupFile", "RestoreKind", "RestoredAt", "BackupCreatedAt", "KeyId", "StreamCount", "EventCount"]);
+
     public static IReadOnlyList<AuditCatalogueEntry> All { get; } =
     [
         .. typeof(AuditCatalogue).Assembly.GetTypes()
@@ -35,5 +39,6 @@ public static class AuditCatalogue
         AccessRefused,
         AccessRefusalsSummarized,
         AdvisoriesNotRecorded,
+        BackupRestored,
     ];
 }
