@@ -84,10 +84,10 @@ public sealed class BackupProcessTests : IDisposable
         {
             await connection.OpenAsync();
             await using var bulk = new NpgsqlCommand("""
-                INSERT INTO streams (stream_id, type, version) VALUES ('bulk-1', 'Bulk', 300000);
+                INSERT INTO streams (stream_id, type, version) VALUES ('bulk-1', 'Bulk', 100000);
                 INSERT INTO events (stream_id, version, event_id, type, data, metadata)
                 SELECT 'bulk-1', g, gen_random_uuid(), 'BulkHappened', jsonb_build_object('Text', md5(g::text) || md5((g * 7)::text)), '{}'
-                FROM generate_series(1, 300000) g;
+                FROM generate_series(1, 100000) g;
                 """, connection);
             await bulk.ExecuteNonQueryAsync();
         }
