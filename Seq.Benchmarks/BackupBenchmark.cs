@@ -61,7 +61,10 @@ sealed class BackupBenchmark(string connectionString, int rounds)
                 var path = files.List()[0].FullPath;
 
                 var target = await CreateDatabaseAsync();
-                await using var targetSource = DependencyInjection.CreateDataSource(target);
+                var bulk = new NpgsqlDataSourceBuilder(target);
+                bulk.ConnectionStringBuilder.MaxAutoPrepare = 64;
+                bulk.ConnectionStringBuilder.AutoPrepareMinUsages = 2;
+                await using var targetSource = bulk.Build();
                 await new SchemaMigrator(targetSource, NullLogger<SchemaMigrator>.Instance).MigrateAsync(default);
                 var targetRebuild = new ProjectionRebuild(targetSource, serializer, projections);
                 var (restoreSeconds, restorePeak) = await MeasureAsync(() =>

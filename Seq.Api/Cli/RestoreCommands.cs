@@ -121,7 +121,13 @@ static class RestoreCommands
             var services = new ServiceCollection().AddLogging().AddInfrastructure(connectionString).AddSingleton(TimeProvider.System).AddSingleton(key);
             await using var provider = services.BuildServiceProvider();
             await provider.GetRequiredService<SchemaMigrator>().MigrateAsync(cancellationToken);
-            var dataSource = provider.GetRequiredService<NpgsqlDataSource>();
+            // The rebuild sends the same few projection statements 100,000 times: here, on data already stored once
+            // and in a transaction that any failure rolls back whole, they are prepared after two uses (ADR 0014
+            // keeps the server's own data source from preparing automatically).
+            var bulk = new NpgsqlDataSourceBuilder(connectionString);
+            bulk.ConnectionStringBuilder.MaxAutoPrepare = 64;
+            bulk.ConnectionStringBuilder.AutoPrepareMinUsages = 2;
+            await using var dataSource = bulk.Build();
             var rebuild = new ProjectionRebuild(dataSource, provider.GetRequiredService<EventSerializer>(), provider.GetServices<IInlineProjection>());
             var restored = await BackupRestore.ApplyAsync(dataSource, rebuild, path, key, fromLatest ? "QuickRollback" : "FullRestore", TimeProvider.System, cancellationToken);
             succeeded = true;
