@@ -32,6 +32,7 @@ static class RootEndpoints
                     ["UsersResources"] = "api/users/resources",
                     ["ApiKeysResources"] = "api/apikeys/resources",
                     ["Health"] = "health",
+                    ["SignalsResources"] = "api/signals/resources",
                 },
             });
         }).Demands(Permission.Public);

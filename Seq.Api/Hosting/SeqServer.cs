@@ -112,6 +112,7 @@ public static class SeqServer
         app.MapRoleEndpoints();
         app.MapUserEndpoints();
         app.MapDiagnosticsEndpoints();
+        app.MapSignalEndpoints();
         return app;
     }
 
