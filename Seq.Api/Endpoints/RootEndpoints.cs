@@ -33,6 +33,7 @@ static class RootEndpoints
                     ["ApiKeysResources"] = "api/apikeys/resources",
                     ["EventsResources"] = "api/events/resources",
                     ["Health"] = "health",
+                    ["SignalsResources"] = "api/signals/resources",
                 },
             });
         }).Demands(Permission.Public);

@@ -113,6 +113,7 @@ public static class SeqServer
         app.MapUserEndpoints();
         app.MapDiagnosticsEndpoints();
         app.MapEventEndpoints();
+        app.MapSignalEndpoints();
         return app;
     }
 

@@ -54,6 +54,10 @@ public sealed class EventSearchFilterTests : IAsyncLifetime
         (await CustomersAsync("\"payment refused\"")).ShouldBe(["delta", "beta"]);
         (await CustomersAsync("Customer in ['alpha', 'gamma']")).ShouldBe(["gamma", "alpha"]);
 
+        using (var warnings = await _server.Client.GetAsync("/api/events?signal=signal-m33302&filter=" + Uri.EscapeDataString("Has(Customer)")))
+            (await TestServer.ReadAsync(warnings, HttpStatusCode.OK)).EnumerateArray().Select(e => EventServerFixture.Property(e, "Customer")).ShouldBe(["\"gamma\""]);
+        (await _server.Client.GetAsync("/api/events?signal=signal-none")).StatusCode.ShouldBe(HttpStatusCode.NotFound);
+
         using (var bad = await _server.Client.GetAsync("/api/events?filter=" + Uri.EscapeDataString("Region = ")))
             (await TestServer.ReadAsync(bad, HttpStatusCode.BadRequest)).GetProperty("Error").GetString()!.ShouldContain("position");
 
@@ -118,6 +122,10 @@ public sealed class EventSearchFilterTests : IAsyncLifetime
                 response.StatusCode.ShouldBe(HttpStatusCode.BadRequest, attempt);
             }
         }
+
+        // Nor through a signal.
+        using (var warnings = await viewer.GetAsync("/api/events?signal=signal-m33302"))
+            (await TestServer.ReadAsync(warnings, HttpStatusCode.OK)).EnumerateArray().ShouldBeEmpty();
 
         // Nor by asking for an event outside the view by its id.
         var south = (await _server.GetJsonAsync("/api/events?filter=" + Uri.EscapeDataString("Region = 'south'"))).EnumerateArray().First().GetProperty("Id").GetString();
