@@ -31,6 +31,8 @@ public static class DependencyInjection
         services.AddSingleton<ISettingsReadModel, SettingsReadModel>();
         services.AddSingleton<IInlineProjection, NuGetFeedsProjection>();
         services.AddSingleton<INuGetFeedReadModel, NuGetFeedReadModel>();
+        services.AddSingleton<IInlineProjection, Seq.Infrastructure.Signals.SignalsProjection>();
+        services.AddSingleton<Seq.Application.Signals.ISignalsReadModel, Seq.Infrastructure.Signals.SignalsReadModel>();
 
         services.AddSingleton<IInlineProjection, UsersProjection>();
         services.AddSingleton<IUserReadModel, UserReadModel>();

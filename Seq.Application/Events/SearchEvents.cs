@@ -4,6 +4,7 @@ using Seq.Application.EventSourcing;
 using Seq.Application.Filtering;
 using Seq.Application.Pipeline;
 using Seq.Application.Security;
+using Seq.Application.Signals;
 using Seq.Application.Users;
 using Seq.Domain.Security;
 
@@ -25,13 +26,7 @@ public sealed record SearchEventsQuery(string? Filter, string? Signal, int? Coun
 [Demands(Permission.Read)]
 public sealed record GetEventQuery(string Id) : IRequest<StoredLogEvent>;
 
-/// <summary>The filters of the signals named in a search, by id; null when a signal does not exist.</summary>
-public interface ISignalFilters
-{
-    Task<IReadOnlyList<string>?> FiltersOfAsync(string signalId, string? userId, CancellationToken cancellationToken);
-}
-
-sealed class SearchEventsHandler(ILogEventReader reader, ViewFilters viewFilters, IAuditLog audit, OperationContext operation, ISignalFilters? signals = null)
+sealed class SearchEventsHandler(ILogEventReader reader, ViewFilters viewFilters, IAuditLog audit, OperationContext operation, ISignalsReadModel signals)
     : IRequestHandler<SearchEventsQuery, IReadOnlyList<StoredLogEvent>>
 {
     public async Task<IReadOnlyList<StoredLogEvent>> Handle(SearchEventsQuery request, CancellationToken cancellationToken)
@@ -49,10 +44,10 @@ sealed class SearchEventsHandler(ILogEventReader reader, ViewFilters viewFilters
         {
             foreach (var signalId in request.Signal.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
             {
-                var signalFilters = signals is null ? null : await signals.FiltersOfAsync(signalId, operation.Principal.UserId, cancellationToken);
-                if (signalFilters is null)
+                var signal = await signals.GetAsync(signalId, cancellationToken);
+                if (signal is null || !SignalAccess.CanSee(operation.Principal, signal.OwnerId))
                     throw new NotFoundException($"There is no signal {signalId}.");
-                filters.AddRange(signalFilters.Select(FilterParser.Parse));
+                filters.AddRange(signal.Definition.Filters.Where(f => !string.IsNullOrWhiteSpace(f.Filter)).Select(f => FilterParser.Parse(f.Filter)));
             }
         }
 
