@@ -130,7 +130,7 @@ public static class SchemaMigrations
                 blocked_until timestamptz NOT NULL
             );
             """),
-        new(14, "signals projection", """
+        new(7, "signals projection", """
             -- A signal's definition (title, filters, columns, grouping…) is read and written whole, so it is one jsonb value.
             CREATE TABLE signals (
                 id         text        PRIMARY KEY,
