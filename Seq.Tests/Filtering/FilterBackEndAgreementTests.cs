@@ -41,7 +41,7 @@ public sealed class FilterBackEndAgreementTests(ITestOutputHelper output)
         var matched = 0;
         var sqlTime = new System.Diagnostics.Stopwatch();
         var total = System.Diagnostics.Stopwatch.StartNew();
-        Check.One(Config.QuickThrowOnFailure.WithMaxTest(25).WithQuietOnSuccess(true), Prop.ForAll(cases, c =>
+        Check.One(Config.QuickThrowOnFailure.WithMaxTest(40).WithQuietOnSuccess(true), Prop.ForAll(cases, c =>
         {
             Load(connection, c.Events);
             foreach (var generated in c.Filters)
@@ -71,7 +71,7 @@ public sealed class FilterBackEndAgreementTests(ITestOutputHelper output)
     [Fact]
     public void Formatting_a_generated_filter_and_parsing_it_gives_back_the_same_tree()
     {
-        Check.One(Config.QuickThrowOnFailure.WithMaxTest(100).WithQuietOnSuccess(true), Prop.ForAll(FilterGenerators.Filter.ToArbitrary(), generated =>
+        Check.One(Config.QuickThrowOnFailure.WithMaxTest(1000).WithQuietOnSuccess(true), Prop.ForAll(FilterGenerators.Filter.ToArbitrary(), generated =>
         {
             var text = FilterGenerators.Format(generated);
             var parsed = FilterParser.Parse(text);

@@ -74,49 +74,50 @@ public static class FilterGenerators
     public static Gen<GeneratedEvent[]> Events =>
         Gen.Choose(1, 25).SelectMany(count => Gen.CollectToArray(Enumerable.Range(1, count), Event));
 
-    static Gen<FilterExpression> Property =>
+    // Built once: the generators below are composed so that only the branch a sample takes is constructed.
+    static readonly Gen<FilterExpression> Property =
         Gen.Choose(1, 2).SelectMany(length => Gen.ArrayOf(Gen.Elements(Names), length)).Select(path => (FilterExpression)new PropertyExpression(path));
 
-    static Gen<FilterExpression> BuiltIn => Gen.Elements(Enum.GetValues<BuiltInProperty>()).Select(p => (FilterExpression)new BuiltInExpression(p));
+    static readonly Gen<FilterExpression> BuiltIn = Gen.Elements(Enum.GetValues<BuiltInProperty>()).Select(p => (FilterExpression)new BuiltInExpression(p));
 
-    static Gen<FilterExpression> Constant => Gen.OneOf(
+    static readonly Gen<FilterExpression> Constant = Gen.OneOf(
         Gen.Elements<object?>(null, true, false).Select(v => (FilterExpression)new ConstantExpression(v)),
         Gen.Elements(Numbers).Select(n => (FilterExpression)new ConstantExpression(n)),
-        Gen.Elements(Strings).Concat(Levels.OfType<string>()).Select(s => (FilterExpression)new ConstantExpression(s)),
+        Gen.Elements(Strings.Concat(Levels.OfType<string>()).ToArray()).Select(s => (FilterExpression)new ConstantExpression(s)),
         Gen.Choose(-3, 3).SelectMany(s => Gen.Choose(0, 2).Select(m => (FilterExpression)new ConstantExpression(BaseTime.AddSeconds(s).AddTicks(m * 10)))));
 
-    static Gen<T> Concat<T>(this Gen<T> gen, IEnumerable<T> more) => Gen.OneOf(gen, Gen.Elements(more.ToArray()));
+    static readonly Gen<FilterExpression> Operand = Gen.Frequency((4, Property), (2, BuiltIn), (4, Constant));
 
-    static Gen<FilterExpression> Operand(int size) => Gen.Frequency((4, Property), (2, BuiltIn), (4, Constant));
-
-    static Gen<FilterExpression> Leaf(int size) => Gen.Frequency(
+    static readonly Gen<FilterExpression> Leaf = Gen.Frequency(
         (6, from op in Gen.Elements(Enum.GetValues<ComparisonOperator>())
-            from left in Operand(size)
-            from right in Operand(size)
+            from left in Operand
+            from right in Operand
             from ci in Gen.Elements(false, false, true)
             select (FilterExpression)new ComparisonExpression(op, left, right, ci)),
-        (2, from subject in Operand(size)
+        (2, from subject in Operand
             from pattern in Gen.Elements(Patterns)
             from ci in Gen.Elements(false, true)
             select (FilterExpression)new LikeExpression(subject, pattern, ci)),
-        (2, from subject in Operand(size)
+        (2, from subject in Operand
             from count in Gen.Choose(0, 3)
-            from candidates in Gen.ArrayOf(Operand(0), count)
+            from candidates in Gen.ArrayOf(Operand, count)
             from ci in Gen.Elements(false, true)
             select (FilterExpression)new InExpression(subject, candidates, ci)),
-        (1, Operand(0).Select(o => (FilterExpression)new IsNullExpression(o))),
+        (1, Operand.Select(o => (FilterExpression)new IsNullExpression(o))),
         (1, Gen.OneOf(Property, BuiltIn).Select(o => (FilterExpression)new HasExpression(o))),
         (1, Gen.Elements(Strings).Select(s => (FilterExpression)new TextExpression(s))),
         (1, Property));
 
     public static Gen<FilterExpression> Predicate(int size) =>
         size <= 0
-            ? Leaf(0)
-            : Gen.Frequency(
-                (3, Leaf(size / 2)),
-                (2, from l in Predicate(size / 2) from r in Predicate(size / 2) select (FilterExpression)new AndExpression(l, r)),
-                (2, from l in Predicate(size / 2) from r in Predicate(size / 2) select (FilterExpression)new OrExpression(l, r)),
-                (1, Predicate(size - 1).Select(p => (FilterExpression)new NotExpression(p))));
+            ? Leaf
+            : Gen.Choose(0, 7).SelectMany(branch => branch switch
+            {
+                < 3 => Leaf,
+                3 or 4 => Predicate(size / 2).SelectMany(l => Predicate(size / 2).Select(r => (FilterExpression)new AndExpression(l, r))),
+                5 or 6 => Predicate(size / 2).SelectMany(l => Predicate(size / 2).Select(r => (FilterExpression)new OrExpression(l, r))),
+                _ => Predicate(size - 1).Select(p => (FilterExpression)new NotExpression(p)),
+            });
 
     public static Gen<FilterExpression> Filter => Gen.Sized(size => Predicate(Math.Min(size, 12)));
 
