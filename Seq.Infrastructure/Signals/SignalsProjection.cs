@@ -9,6 +9,8 @@ namespace Seq.Infrastructure.Signals;
 
 sealed class SignalsProjection : IInlineProjection
 {
+    public IReadOnlyList<string> Tables => ["signals"];
+
     public bool Handles(Type eventType) =>
         eventType == typeof(SignalCreated) || eventType == typeof(SignalChanged) || eventType == typeof(SignalRemoved);
 
