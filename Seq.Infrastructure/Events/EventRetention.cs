@@ -72,17 +72,24 @@ public sealed class EventRetention(NpgsqlDataSource dataSource, ISettingsReadMod
         if (options.Interval == Timeout.InfiniteTimeSpan)
             return;
         using var timer = new PeriodicTimer(options.Interval, clock);
-        do
+        try
         {
-            try
+            do
             {
-                await RunOnceAsync(stoppingToken);
+                try
+                {
+                    await RunOnceAsync(stoppingToken);
+                }
+                catch (Exception e) when ((e is NpgsqlException or InvalidOperationException or TimeoutException) && !stoppingToken.IsCancellationRequested)
+                {
+                    logger.LogWarning(e, "Log event retention failed; it is tried again in {RetentionInterval}", options.Interval);
+                }
             }
-            catch (Exception e) when (e is NpgsqlException or InvalidOperationException or TimeoutException)
-            {
-                logger.LogWarning(e, "Log event retention failed; it is tried again in {RetentionInterval}", options.Interval);
-            }
+            while (await timer.WaitForNextTickAsync(stoppingToken));
         }
-        while (await timer.WaitForNextTickAsync(stoppingToken));
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // The server is stopping (or never finished starting): not a failure of retention.
+        }
     }
 }
