@@ -14,7 +14,7 @@ static class BackupEndpoints
         group.MapGet("/resources", () => Results.Ok(new
         {
             Links = new Dictionary<string, string> { ["Items"] = "api/backups", ["Item"] = "api/backups/{id}", ["Immediate"] = "api/backups/immediate" },
-        })).Demands(Permission.System);
+        })).Demands(Permission.Public);
 
         group.MapGet("/", async (IMediator mediator, CancellationToken cancellationToken) =>
             Results.Ok((await mediator.Send(new ListBackupsQuery(), cancellationToken)).Select(ToEntity))).Demands(Permission.System);

@@ -29,8 +29,8 @@ static class EventEndpoints
             Links = new Dictionary<string, string>
             {
                 ["Items"] = "api/events" + Parameters,
-                ["InSignal"] = "api/events/signal" + Parameters,
-                ["Item"] = "api/events/{id}{?render,permalinkId}",
+                ["InSignal"] = "api/events/signal" + Parameters[..^1] + ",background,trace}",
+                ["Item"] = "api/events/{id}{?render,permalinkId,background,trace}",
                 ["Raw"] = "api/events/raw",
             },
         })).Demands(Permission.Public);

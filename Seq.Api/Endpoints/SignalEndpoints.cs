@@ -19,7 +19,7 @@ static class SignalEndpoints
                 ["Item"] = "api/signals/{id}{?partial}",
                 ["Template"] = "api/signals/template",
             },
-        })).Demands(Permission.Read);
+        })).Demands(Permission.Public);
 
         group.MapGet("/template", () =>
             Results.Ok(ToEntity(new SignalView("", null, new SignalDefinition("New Signal", null, [], [], SignalGrouping.Inferred, null, false, false))))).Demands(Permission.Read);

@@ -421,31 +421,40 @@ public sealed class SeqClientCompatibilityTests(CompatibilityServer fixture) : I
     public async Task Server_status_warns_while_auditing_is_unavailable_and_while_authentication_is_off()
     {
         using var paths = new TestPaths();
-        var directory = paths.New("audit-status");
-        Directory.CreateDirectory(directory);
+        // A file where the audit directory's parent should be: every audit write fails until it is replaced by a folder.
+        var root = paths.New("audit-status");
+        Directory.CreateDirectory(root);
+        var blocker = Path.Combine(root, "blocker");
+        File.WriteAllText(blocker, "a file where the audit directory should be");
+        var directory = Path.Combine(blocker, "audit");
         await using var server = await TestServer.StartAsync(o => o with
         {
-            Audit = new AuditOptions(directory, null, null),
+            Audit = new AuditOptions(directory, null, null) { File = new FileAuditTargetOptions(TimeSpan.FromMilliseconds(500), 0) },
             FirstRun = new FirstRunOptions(NoAuthentication: true),
         }, loginAsAdmin: false);
         using var client = new SeqClientConnection(server.Address);
         var statusLink = await client.ResolveAsync("Diagnostics", "ServerStatus");
 
-        var before = (await SeqClientLinks.GetJsonAsync(client.Http, statusLink)).GetProperty("StatusMessages").EnumerateArray().ToList();
-        before.ShouldHaveSingleItem().GetProperty("Message").GetString()!.ShouldContain("Authentication is disabled");
-
-        // The audit file is a link to /dev/full: the next audited write fails, and auditing is unavailable.
-        var session = server.Services.GetRequiredService<AuditLog>().Session.Id;
-        var file = Path.Combine(directory, $"seq-audit-{DateTime.UtcNow:yyyyMMdd}-{session}.ndjson");
-        File.CreateSymbolicLink(file, "/dev/full");
         using (var refused = await client.SendAsync(HttpMethod.Put, "api/settings/setting-InstanceTitle", new { Value = "disk full" }))
             refused.StatusCode.ShouldBe(HttpStatusCode.ServiceUnavailable);
-
         var during = (await SeqClientLinks.GetJsonAsync(client.Http, statusLink)).GetProperty("StatusMessages").EnumerateArray().ToList();
-        var audit = during.Single(m => m.GetProperty("Message").GetString()!.Contains("Auditing is unavailable"));
-        audit.GetProperty("Level").GetString().ShouldBe("Warning");
-        // The server's disposal reads its audit files, and /dev/full never ends.
-        File.Delete(file);
+        during.Single(m => m.GetProperty("Message").GetString()!.Contains("Auditing is unavailable")).GetProperty("Level").GetString().ShouldBe("Warning");
+        during.ShouldContain(m => m.GetProperty("Message").GetString()!.Contains("Authentication is disabled"));
+
+        // Once audit writes succeed again, only the authentication warning is left.
+        File.Delete(blocker);
+        Directory.CreateDirectory(directory);
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (true)
+        {
+            using (var change = await client.SendAsync(HttpMethod.Put, "api/settings/setting-InstanceTitle", new { Value = "space again" }))
+                if (change.StatusCode == HttpStatusCode.OK)
+                    break;
+            DateTime.UtcNow.ShouldBeLessThan(deadline, "audit writes did not succeed again");
+            await Task.Delay(50);
+        }
+        var after = (await SeqClientLinks.GetJsonAsync(client.Http, statusLink)).GetProperty("StatusMessages").EnumerateArray().ToList();
+        after.ShouldHaveSingleItem().GetProperty("Message").GetString()!.ShouldContain("Authentication is disabled");
     }
 
     [Fact]
