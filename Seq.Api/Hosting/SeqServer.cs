@@ -16,6 +16,7 @@ using Seq.Infrastructure.Configuration;
 using System.Threading.RateLimiting;
 using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.AspNetCore.Http.Features;
+using Seq.Infrastructure.Backups;
 
 namespace Seq.Api.Hosting;
 
@@ -69,6 +70,7 @@ public static class SeqServer
         builder.Services.AddSingleton<Seq.Application.Diagnostics.IngestionLog>();
         builder.Services.AddSingleton(listeners);
         AddAuditLog(builder.Services, options.Audit);
+        builder.Services.AddBackups(options.BackupLocation);
         AddWriteRateLimit(builder.Services, options.Limits);
 
         var app = builder.Build();
@@ -98,7 +100,8 @@ public static class SeqServer
             });
             app.UseForwardedHeaders(ForwardedHeadersFrom(options.TrustedProxies));
         }
-        // Public files under wwwroot (the dashboard's, later): no endpoint, so no permission to declare.
+        // Public files under wwwroot (the dashboard's): no endpoint, so no permission to declare. "/" is its index.html.
+        app.UseDefaultFiles();
         app.UseStaticFiles();
         app.UseRouting();
         if (options.Limits.WritesPerSecondPerAddress > 0)
@@ -115,6 +118,7 @@ public static class SeqServer
         app.MapUserEndpoints();
         app.MapDiagnosticsEndpoints();
         app.MapEventEndpoints();
+        app.MapBackupEndpoints();
         return app;
     }
 
@@ -148,6 +152,8 @@ public static class SeqServer
         app.Services.GetRequiredService<InstanceAuthenticationState>().Enabled = await FirstRun.EnsureAsync(
             app.Services, options.FirstRun, options.Console, app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Seq.FirstRun"), cancellationToken);
         await app.Services.GetRequiredService<ISecurityDirectory>().RefreshAsync(cancellationToken);
+        await RestoreAudit.RecordPendingAsync(app.Services.GetRequiredService<NpgsqlDataSource>(), app.Services.GetRequiredService<AuditLog>(),
+            app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Seq.Backups"), cancellationToken);
         app.Services.GetRequiredService<StartupGate>().IsOpen = true;
     }
 

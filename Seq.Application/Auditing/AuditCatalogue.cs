@@ -35,6 +35,10 @@ public static class AuditCatalogue
     public static readonly AuditCatalogueEntry EventSearch = new("Event", "Search", [AuditEventKind.Advise], "SearchEventsQuery",
         ["Filter", "Signal", "FromDateUtc", "ToDateUtc", "Count"]);
 
+    /// <summary>A restore from a backup, recorded by the first start after it (the restore itself runs while no server does).</summary>
+    public static readonly AuditCatalogueEntry BackupRestored = new("Backup", "Restore", [AuditEventKind.Record], "RestoreAudit",
+        ["BackupFile", "RestoreKind", "RestoredAt", "BackupCreatedAt", "KeyId", "StreamCount", "EventCount"]);
+
     public static IReadOnlyList<AuditCatalogueEntry> All { get; } =
     [
         .. typeof(AuditCatalogue).Assembly.GetTypes()
@@ -49,5 +53,6 @@ public static class AuditCatalogue
         SessionStarted,
         SessionEnded,
         EventSearch,
+        BackupRestored,
     ];
 }

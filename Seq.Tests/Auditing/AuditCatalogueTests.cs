@@ -40,6 +40,32 @@ public sealed class AuditCatalogueTests
     }
 
     [Fact]
+    public void No_audit_property_is_named_like_a_password_token_or_secret_unless_it_is_a_flag()
+    {
+        // Only what is allow-listed reaches the audit log; this keeps a secret from being allow-listed by mistake,
+        // under its own name or renamed. A yes/no about a secret (MustChangePassword) tells nothing of it.
+        var secretLike = new System.Text.RegularExpressions.Regex("password|passwd|passphrase|secret|token|credential|apikey$|privatekey|^key$",
+            System.Text.RegularExpressions.RegexOptions.IgnoreCase);
+        var offenders = new List<string>();
+        var allowListed = typeof(AuditCatalogue).Assembly.GetTypes()
+            .Where(t => AuditedOperation.Of(t) is not null)
+            .SelectMany(t => t.GetProperties().Select(p => (Type: t, Property: p,
+                Attribute: (AuditPropertyAttribute?)Attribute.GetCustomAttribute(p, typeof(AuditPropertyAttribute)))))
+            .Where(x => x.Attribute is not null)
+            .ToList();
+        allowListed.Count.ShouldBeGreaterThan(10);
+        foreach (var (type, property, attribute) in allowListed)
+        {
+            var isFlag = property.PropertyType == typeof(bool) || property.PropertyType == typeof(bool?);
+            if (!isFlag && (secretLike.IsMatch(property.Name) || secretLike.IsMatch(attribute!.Name ?? "")))
+                offenders.Add($"{type.Name}.{property.Name} as {attribute!.Name ?? property.Name}");
+        }
+        foreach (var entry in AuditCatalogue.All.Where(e => AuditedOperation.Of(typeof(AuditCatalogue).Assembly.GetTypes().FirstOrDefault(t => t.Name == e.Source) ?? typeof(object)) is null))
+            offenders.AddRange(entry.Properties.Where(p => secretLike.IsMatch(p)).Select(p => $"{entry.Source}.{p}"));
+        offenders.ShouldBeEmpty();
+    }
+
+    [Fact]
     public void Every_catalogued_operation_names_its_category_operation_and_events()
     {
         AuditCatalogue.All.Count.ShouldBeGreaterThan(12);

@@ -38,6 +38,51 @@ public sealed class PasswordHasherTests
     }
 
     [Fact]
+    public void A_stored_hash_that_differs_from_the_derived_one_in_any_single_byte_fails()
+    {
+        var hasher = new PasswordHasher(iterations: 1_000);
+        var parts = hasher.Hash("right").Split('$');
+        var salt = Convert.FromBase64String(parts[4]);
+        var hash = Convert.FromBase64String(parts[5]);
+        hash.Length.ShouldBe(32);
+
+        // Every position of the hash counts, the last bytes as much as the first; and so does every byte of the salt.
+        var accepted = new List<string>();
+        for (var i = 0; i < hash.Length; i++)
+        {
+            var altered = (byte[])hash.Clone();
+            altered[i] ^= 0x01;
+            if (hasher.Verify("right", string.Join('$', parts[..5]) + "$" + Convert.ToBase64String(altered)) != PasswordVerification.Failed)
+                accepted.Add($"hash byte {i}");
+        }
+        for (var i = 0; i < salt.Length; i++)
+        {
+            var altered = (byte[])salt.Clone();
+            altered[i] ^= 0x80;
+            if (hasher.Verify("right", string.Join('$', parts[..4]) + "$" + Convert.ToBase64String(altered) + "$" + parts[5]) != PasswordVerification.Failed)
+                accepted.Add($"salt byte {i}");
+        }
+        accepted.ShouldBeEmpty();
+
+        // The iteration count is part of what is verified, not just a label.
+        hasher.Verify("right", string.Join('$', parts.Select((p, i) => i == 3 ? "i=1001" : p))).ShouldBe(PasswordVerification.Failed);
+        hasher.Verify("right", string.Join('$', parts)).ShouldBe(PasswordVerification.SucceededRehashNeeded);
+    }
+
+    [Fact]
+    public void A_hash_computed_independently_from_the_documented_format_verifies()
+    {
+        // $pbkdf2-sha512$v=1$i=<n>$<salt>$<hash>: PBKDF2-HMAC-SHA512 over the UTF-8 password, 16-byte salt, 32-byte hash.
+        var salt = Enumerable.Range(1, 16).Select(i => (byte)i).ToArray();
+        var hash = System.Security.Cryptography.Rfc2898DeriveBytes.Pbkdf2(
+            System.Text.Encoding.UTF8.GetBytes("pässword"), salt, 210_000, System.Security.Cryptography.HashAlgorithmName.SHA512, 32);
+        var encoded = $"$pbkdf2-sha512$v=1$i=210000${Convert.ToBase64String(salt)}${Convert.ToBase64String(hash)}";
+
+        _hasher.Verify("pässword", encoded).ShouldBe(PasswordVerification.Succeeded);
+        _hasher.Verify("passwörd", encoded).ShouldBe(PasswordVerification.Failed);
+    }
+
+    [Fact]
     public void Two_hashes_of_the_same_password_differ()
     {
         _hasher.Hash("same").ShouldNotBe(_hasher.Hash("same"));

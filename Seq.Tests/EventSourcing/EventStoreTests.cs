@@ -128,6 +128,40 @@ public sealed class EventStoreTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task An_append_with_an_expected_version_ahead_of_the_stream_is_refused_and_leaves_no_version_gap()
+    {
+        var stream = NewStream();
+        await _db.Store.AppendAsync(stream, "Counter", 0, [new CounterIncremented(stream, 5)], default);
+        await _db.Store.AppendAsync(stream, "Counter", 1, [new CounterIncremented(stream, 7)], default);
+
+        foreach (var ahead in new long[] { 3, 5 })
+            await Should.ThrowAsync<ConcurrencyException>(() =>
+                _db.Store.AppendAsync(stream, "Counter", ahead, [new CounterIncremented(stream, 1000)], default));
+
+        (await _db.CounterTotalAsync(stream)).ShouldBe(12);
+        (await _db.Store.LoadAsync<Counter>(stream, default)).Version.ShouldBe(2);
+        (await _db.ScalarAsync<long>("SELECT version FROM streams WHERE stream_id = $1", stream)).ShouldBe(2);
+
+        // The next append at the real version takes version 3: the stream's versions stay 1, 2, 3 with no hole.
+        (await _db.Store.AppendAsync(stream, "Counter", 2, [new CounterIncremented(stream, 1)], default)).ShouldBe(3);
+        (await _db.ScalarAsync<string>("SELECT string_agg(version::text, ',' ORDER BY version) FROM events WHERE stream_id = $1", stream)).ShouldBe("1,2,3");
+        (await _db.CounterTotalAsync(stream)).ShouldBe(13);
+    }
+
+    [Fact]
+    public async Task An_append_with_an_expected_version_above_zero_to_a_stream_that_does_not_exist_is_refused_and_creates_nothing()
+    {
+        var stream = NewStream();
+
+        await Should.ThrowAsync<ConcurrencyException>(() =>
+            _db.Store.AppendAsync(stream, "Counter", 2, [new CounterIncremented(stream, 1000)], default));
+
+        (await _db.ScalarAsync<long>("SELECT count(*) FROM streams WHERE stream_id = $1", stream)).ShouldBe(0);
+        (await _db.ScalarAsync<long>("SELECT count(*) FROM events WHERE stream_id = $1", stream)).ShouldBe(0);
+        (await _db.Store.AppendAsync(stream, "Counter", 0, [new CounterIncremented(stream, 1)], default)).ShouldBe(1);
+    }
+
+    [Fact]
     public async Task An_append_runs_its_inline_projection_in_the_same_transaction()
     {
         var stream = NewStream();

@@ -118,6 +118,48 @@ public sealed class NuGetFeedApiTests : IAsyncLifetime
         (await SendAsync(HttpMethod.Get, "/api/feeds", null, HttpStatusCode.OK)).GetArrayLength().ShouldBe(before);
     }
 
+    // The limits are written out, not read from the code's constants, so that raising one is noticed.
+    [Theory]
+    [InlineData("Name", 100, true)]
+    [InlineData("Name", 101, false)]
+    [InlineData("Username", 256, true)]
+    [InlineData("Username", 257, false)]
+    [InlineData("NewPassword", 1024, true)]
+    [InlineData("NewPassword", 1025, false)]
+    [InlineData("Location", 2048, true)]
+    [InlineData("Location", 2049, false)]
+    public async Task A_feed_field_at_its_length_limit_is_kept_and_one_character_more_is_refused_on_create_and_on_update(string field, int length, bool accepted)
+    {
+        var id = await CreateAsync($"bounds-{field}-{length}");
+        string Body(string name)
+        {
+            var fields = new Dictionary<string, string> { ["Name"] = name, ["Location"] = "https://nuget.example.com/v3/index.json" };
+            fields[field] = field switch
+            {
+                "Name" => name[..Math.Min(name.Length, 8)] + new string('n', length - Math.Min(name.Length, 8)),
+                "Location" => "https://nuget.example.com/" + new string('l', length - "https://nuget.example.com/".Length),
+                _ => new string('u', length),
+            };
+            return System.Text.Json.JsonSerializer.Serialize(fields);
+        }
+
+        var expected = accepted ? HttpStatusCode.OK : HttpStatusCode.BadRequest;
+        var updated = await SendAsync(HttpMethod.Put, $"/api/feeds/{id}", Body($"upd{length}{field}"), expected);
+        var created = await SendAsync(HttpMethod.Post, "/api/feeds", Body($"new{length}{field}"), accepted ? HttpStatusCode.Created : HttpStatusCode.BadRequest);
+        if (accepted)
+        {
+            if (field != "NewPassword")
+                (await SendAsync(HttpMethod.Get, $"/api/feeds/{created.GetProperty("Id").GetString()}", null, HttpStatusCode.OK)).GetProperty(field).GetString()!.Length.ShouldBe(length);
+        }
+        else
+        {
+            // A location too long is not a valid location; the other fields say their limit.
+            var explanation = field == "Location" ? "location" : "at most";
+            updated.GetProperty("Error").GetString()!.ShouldContain(explanation, Case.Insensitive);
+            created.GetProperty("Error").GetString()!.ShouldContain(explanation, Case.Insensitive);
+        }
+    }
+
     [Fact]
     public async Task Two_feeds_cannot_share_a_name()
     {

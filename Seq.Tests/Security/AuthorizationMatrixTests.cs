@@ -57,6 +57,51 @@ public sealed class AuthorizationMatrixTests(ITestOutputHelper output) : IAsyncL
         failures.ShouldBeEmpty(string.Join('\n', failures));
     }
 
+    [Fact]
+    public async Task Every_state_changing_method_of_every_endpoint_refuses_a_session_cookie_without_its_csrf_token()
+    {
+        // The administrator holds every permission, so a 403 here can only be the CSRF check.
+        var noToken = _server.CreateClient();
+        (await noToken.PostAsJsonAsync("/api/users/login", new { Username = "admin", Password = TestServer.AdminPassword })).EnsureSuccessStatusCode();
+        var wrongToken = await _server.LoginAsync("admin", TestServer.AdminPassword);
+        var realToken = wrongToken.DefaultRequestHeaders.GetValues(Seq.Api.Hosting.RequestAuthentication.CsrfHeader).Single();
+        wrongToken.DefaultRequestHeaders.Remove(Seq.Api.Hosting.RequestAuthentication.CsrfHeader);
+        // Same length, last character changed: a check that compares only a prefix or only the length lets it through.
+        var forged = realToken[..^1] + (realToken[^1] == 'A' ? 'B' : 'A');
+        wrongToken.DefaultRequestHeaders.Add(Seq.Api.Hosting.RequestAuthentication.CsrfHeader, forged);
+
+        var endpoints = _server.Services.GetRequiredService<EndpointDataSource>().Endpoints.OfType<RouteEndpoint>().ToList();
+        var calls = LiveCalls()
+            .Where(call => call.Method is not ("GET" or "HEAD" or "OPTIONS"))
+            .Where(call => !endpoints.Any(e => "/" + FillParameters(e.RoutePattern.RawText!.TrimStart('/')) == call.Path
+                && e.Metadata.GetMetadata<IgnoresSession>() is not null))
+            .ToList();
+        // Every state-changing method the server maps is probed, not only POST and PUT.
+        var mapped = endpoints.SelectMany(e => e.Metadata.GetMetadata<HttpMethodMetadata>()?.HttpMethods ?? []).Where(m => m is not ("GET" or "HEAD" or "OPTIONS")).ToHashSet();
+        calls.Select(call => call.Method).ToHashSet().SetEquals(mapped).ShouldBeTrue();
+        mapped.ShouldContain("DELETE");
+
+        var failures = new List<string>();
+        foreach (var call in calls)
+        {
+            foreach (var (name, client) in new[] { ("no token", noToken), ("a forged token", wrongToken) })
+            {
+                using var response = await SendAsync(client, call);
+                var body = await response.Content.ReadAsStringAsync();
+                if (response.StatusCode != HttpStatusCode.Forbidden || !body.Contains(Seq.Api.Hosting.RequestAuthentication.CsrfHeader, StringComparison.Ordinal))
+                    failures.Add($"{call.Method} {call.Path} with the cookie and {name}: {(int)response.StatusCode} {body}");
+            }
+        }
+        output.WriteLine($"{calls.Count} state-changing endpoint methods probed: {string.Join(", ", calls.Select(c => c.Method + " " + c.Path))}");
+        failures.ShouldBeEmpty(string.Join('\n', failures));
+
+        // The sessions were not ended by the refused logout: with the real token the same cookie still works.
+        wrongToken.DefaultRequestHeaders.Remove(Seq.Api.Hosting.RequestAuthentication.CsrfHeader);
+        wrongToken.DefaultRequestHeaders.Add(Seq.Api.Hosting.RequestAuthentication.CsrfHeader, realToken);
+        using var accepted = await wrongToken.PutAsJsonAsync("/api/settings/setting-InstanceTitle", new { Value = "csrf probe" });
+        accepted.StatusCode.ShouldBe(HttpStatusCode.OK, await accepted.Content.ReadAsStringAsync());
+    }
+
     /// <summary>The live endpoint list, with route parameters filled by a value that names nothing. Logout goes last: it ends the caller's session.</summary>
     List<Call> LiveCalls() =>
     [

@@ -56,6 +56,59 @@ public sealed class SecretKeyVerificationTests
         (await StoredAsync(dataSource)).ShouldBe((original.KeyId, original.CheckValue));
     }
 
+    // Two different keys whose 32-bit ids collide (found once by a birthday search over HKDF-SHA256 as ADR 0004 derives
+    // the id): the id alone cannot tell them apart, only the check value can.
+    const string CollidingKeyA = "NcQv3iFkcL6pBSvhXNMGYJOQ1ElDr1H5I/HHx0B8E+U=";
+    const string CollidingKeyB = "KFmhYIBag186pyCJK00mIEgYzZyDWRj7mEyvhuurFIY=";
+
+    [Fact]
+    public async Task A_different_key_with_the_same_id_as_the_recorded_one_is_refused_by_its_check_value()
+    {
+        await using var dataSource = await MigratedDatabaseAsync();
+        var original = SecretKey.FromBase64(CollidingKeyA);
+        var other = SecretKey.FromBase64(CollidingKeyB);
+        other.KeyId.ShouldBe(original.KeyId);
+        other.Matches(original).ShouldBeFalse();
+        other.CheckValue.ShouldNotBe(original.CheckValue);
+        await SecretKeyVerification.VerifyOrRecordAsync(dataSource, original, default);
+
+        var refused = await Should.ThrowAsync<SecretKeyException>(() => SecretKeyVerification.VerifyOrRecordAsync(dataSource, other, default));
+
+        refused.Message.ShouldContain($"a different secret key that happens to have the same id {original.KeyId}");
+        (await StoredAsync(dataSource)).ShouldBe((original.KeyId, original.CheckValue));
+        await SecretKeyVerification.VerifyOrRecordAsync(dataSource, original, default);
+    }
+
+    [Fact]
+    public async Task A_record_with_the_keys_id_but_another_check_value_refuses_the_key()
+    {
+        await using var dataSource = await MigratedDatabaseAsync();
+        var key = SecretKey.Generate();
+        await using (var tamper = dataSource.CreateCommand("INSERT INTO instance_secret_key (key_id, check_value) VALUES ($1, $2)"))
+        {
+            tamper.Parameters.Add(new NpgsqlParameter { Value = key.KeyId });
+            tamper.Parameters.Add(new NpgsqlParameter { Value = SecretKey.Generate().CheckValue });
+            await tamper.ExecuteNonQueryAsync();
+        }
+
+        await Should.ThrowAsync<SecretKeyException>(() => SecretKeyVerification.VerifyOrRecordAsync(dataSource, key, default));
+    }
+
+    [Fact]
+    public async Task A_record_with_the_keys_check_value_but_another_id_refuses_the_key()
+    {
+        await using var dataSource = await MigratedDatabaseAsync();
+        var key = SecretKey.Generate();
+        await using (var tamper = dataSource.CreateCommand("INSERT INTO instance_secret_key (key_id, check_value) VALUES ($1, $2)"))
+        {
+            tamper.Parameters.Add(new NpgsqlParameter { Value = "00000000" });
+            tamper.Parameters.Add(new NpgsqlParameter { Value = key.CheckValue });
+            await tamper.ExecuteNonQueryAsync();
+        }
+
+        await Should.ThrowAsync<SecretKeyException>(() => SecretKeyVerification.VerifyOrRecordAsync(dataSource, key, default));
+    }
+
     [Fact]
     public async Task Nodes_starting_together_with_the_same_key_all_verify()
     {

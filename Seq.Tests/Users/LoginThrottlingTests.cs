@@ -85,6 +85,49 @@ public sealed class LoginThrottlingTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Wrong_current_passwords_one_after_another_are_each_counted_and_block_the_login_of_the_same_account()
+    {
+        var username = Unique("yvonne");
+        await _server.CreateUserAsync(username, "yvonne-password-1", BuiltInRoles.UserReadOnly.Id);
+        var session = await _server.LoginAsync(username, "yvonne-password-1");
+
+        // One at a time, so nothing overlaps: five free failures, the sixth is checked and blocks.
+        for (var i = 0; i < 6; i++)
+            (await session.PutAsJsonAsync("/api/users/current/password", new { Password = $"guess-{i}", NewPassword = "yvonne-password-2" }))
+                .StatusCode.ShouldBe(HttpStatusCode.BadRequest, $"guess {i}");
+
+        using var seventh = await session.PutAsJsonAsync("/api/users/current/password", new { Password = "guess-6", NewPassword = "yvonne-password-2" });
+        seventh.StatusCode.ShouldBe(HttpStatusCode.TooManyRequests);
+        seventh.Headers.RetryAfter!.Delta!.Value.TotalSeconds.ShouldBe(2);
+
+        // The failures were counted against the account, not only this route: the right password on login is refused too.
+        (await _server.CreateClient().PostAsJsonAsync("/api/users/login", new { Username = username, Password = "yvonne-password-1" }))
+            .StatusCode.ShouldBe(HttpStatusCode.TooManyRequests);
+
+        _throttleClock.Advance(TimeSpan.FromSeconds(2));
+        (await _server.CreateClient().PostAsJsonAsync("/api/users/login", new { Username = username, Password = "yvonne-password-1" }))
+            .StatusCode.ShouldBe(HttpStatusCode.OK);
+    }
+
+    [Fact]
+    public async Task Wrong_passwords_on_login_and_on_a_password_change_add_up_on_one_account()
+    {
+        var username = Unique("zoe");
+        await _server.CreateUserAsync(username, "zoe-password-1", BuiltInRoles.UserReadOnly.Id);
+        var session = await _server.LoginAsync(username, "zoe-password-1");
+
+        for (var i = 0; i < 3; i++)
+            (await _server.CreateClient().PostAsJsonAsync("/api/users/login", new { Username = username, Password = $"guess-{i}" }))
+                .StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+        for (var i = 3; i < 6; i++)
+            (await session.PutAsJsonAsync("/api/users/current/password", new { Password = $"guess-{i}", NewPassword = "zoe-password-2" }))
+                .StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+
+        (await session.PutAsJsonAsync("/api/users/current/password", new { Password = "zoe-password-1", NewPassword = "zoe-password-2" }))
+            .StatusCode.ShouldBe(HttpStatusCode.TooManyRequests);
+    }
+
+    [Fact]
     public async Task A_right_current_password_forgets_the_earlier_wrong_ones()
     {
         var username = Unique("xavier");
