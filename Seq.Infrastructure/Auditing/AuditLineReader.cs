@@ -131,7 +131,7 @@ public static class AuditLineReader
         string? last = null;
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
-            var name = InternedText(ref reader);
+            var name = PropertyName(ref reader);
             last = name;
             reader.Read();
             switch (name)
@@ -217,6 +217,39 @@ public static class AuditLineReader
         result.SchemaProblem ??= $"{name} is not {(nullable ? "text or null" : "text")}";
         reader.Skip();
         return null;
+    }
+
+    // The property names the reader acts on, grouped by their length in UTF-8: a name is found by comparing bytes, without
+    // decoding it to text first (most lines hold twenty of them).
+    static readonly string[] KnownNames =
+    [
+        "@t", "@mt", "@m", "@i", "@x", "AuditSession", "SequenceNumber", "Principal", "PrincipalId", "PrincipalType", "OnBehalfOfUserId",
+        "Category", "Operation", "OperationId", "Event", "HttpRequestMethod", "HttpRequestPath", "RemoteIPAddress", "XForwardedFor",
+        AuditLog.ChainProperty, AuditChainVerifier.ContinuesFromProperty, AuditChainVerifier.ContinuesAfterProperty,
+        AuditChainVerifier.ContinuesFromChainProperty, "PreviousAuditSession", "PreviousSequenceNumber", "PreviousAuditChain", "PreviousSessionEnded",
+    ];
+    static readonly (byte[] Utf8, string Name)[][] KnownByLength = BuildKnownByLength();
+
+    static (byte[] Utf8, string Name)[][] BuildKnownByLength()
+    {
+        var encoded = KnownNames.Select(n => (Utf8: Encoding.UTF8.GetBytes(n), Name: n)).ToList();
+        var byLength = new (byte[] Utf8, string Name)[encoded.Max(e => e.Utf8.Length) + 1][];
+        for (var length = 0; length < byLength.Length; length++)
+            byLength[length] = [.. encoded.Where(e => e.Utf8.Length == length)];
+        return byLength;
+    }
+
+    /// <summary>The current property name: one of <see cref="KnownNames"/>, another name's text when escaped, or "" for any other.</summary>
+    static string PropertyName(ref Utf8JsonReader reader)
+    {
+        if (reader.HasValueSequence || reader.ValueIsEscaped)
+            return reader.GetString()!;
+        var span = reader.ValueSpan;
+        if (span.Length < KnownByLength.Length)
+            foreach (var (utf8, name) in KnownByLength[span.Length])
+                if (span.SequenceEqual(utf8))
+                    return name;
+        return "";
     }
 
     /// <summary>The current string token (or property name), from the interned copies when it is short and unescaped.</summary>

@@ -1,3 +1,5 @@
+using System.Buffers;
+using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text.Json.Serialization;
 using Seq.Application.Auditing;
@@ -115,10 +117,9 @@ public sealed class AuditTrailVerifier
     /// <param name="directories">The folders the files came from: a session the anchors place in one of them must be among the files.</param>
     public AuditTrailVerification Verify(IEnumerable<AuditFileBytes> files, IReadOnlyList<AuditSessionAnchor>? anchors, IReadOnlyCollection<string>? directories = null)
     {
-        var sessions = ReadSessions(files, full: false);
         var findings = new List<AuditFinding>();
         var states = new List<SessionState>();
-        foreach (var session in sessions)
+        foreach (var session in GroupSessions(files))
         {
             var state = new SessionState(session);
             VerifySession(state);
@@ -137,6 +138,41 @@ public sealed class AuditTrailVerifier
         return new AuditTrailVerification(summary, results, findings);
     }
 
+    /// <summary>
+    /// The files grouped into sessions as <see cref="ReadSessions"/> groups them, but without reading their lines:
+    /// verification reads each line when it reaches it and keeps only what later lines need (chain values, open
+    /// operations), so that a large trail does not become millions of objects the collector must mark again and again.
+    /// </summary>
+    static List<SessionFiles> GroupSessions(IEnumerable<AuditFileBytes> files)
+    {
+        var sessions = new Dictionary<string, SessionFiles>(StringComparer.Ordinal);
+        var ordered = new List<SessionFiles>();
+        foreach (var bytes in files)
+        {
+            var file = new FileLines(bytes);
+            string session;
+            if (FileAuditTarget.TryParseFileName(file.Name, out var named, out _))
+                session = named;
+            else
+            {
+                session = file.Name;
+                for (var i = 0; i < file.Count; i++)
+                    if (file.Read(i) is { IsTorn: false, AuditSession: { } found })
+                    {
+                        session = found;
+                        break;
+                    }
+            }
+            if (!sessions.TryGetValue(session, out var group))
+            {
+                sessions[session] = group = new SessionFiles(session, []);
+                ordered.Add(group);
+            }
+            group.Files.Add(file);
+        }
+        return ordered;
+    }
+
     void VerifySession(SessionState state)
     {
         var files = Order(state);
@@ -145,18 +181,18 @@ public sealed class AuditTrailVerifier
         {
             var file = files[k];
             state.OrderedFiles.Add(file.Name);
-            var resumeAt = k + 1 < files.Count ? files[k + 1].Lines.FirstOrDefault() is { IsContinuation: true, ContinuesAfter: { } after } ? after : (long?)null : null;
-            var lines = file.Lines;
+            var resumeAt = k + 1 < files.Count ? files[k + 1].First is { IsContinuation: true, ContinuesAfter: { } after } ? after : (long?)null : null;
+            var lines = file;
             var first = 0;
-            if (lines.Count > 0 && lines[0].IsContinuation)
+            if (file.First is { IsContinuation: true } link)
             {
-                Link(state, lines[0], k == 0);
+                Link(state, link, k == 0);
                 first = 1;
             }
 
             for (var i = first; i < lines.Count; i++)
             {
-                var line = lines[i];
+                var line = lines.Read(i);
                 state.LineCount++;
                 var pastResume = resumeAt is { } resume && state.Expected - 1 >= resume;
                 if (line.IsTorn)
@@ -199,7 +235,7 @@ public sealed class AuditTrailVerifier
                         Accept(state, line);
                         continue;
                     }
-                    var next = NextEvent(lines, i);
+                    var (next, _) = NextEvent(lines, i);
                     if (next is not null && next.SequenceNumber == state.Expected && Follows(state.Chain, next))
                     {
                         state.Add(AuditFindingKind.Inserted, line, "the line does not follow from the lines before it, and the next line does: it was inserted");
@@ -219,7 +255,7 @@ public sealed class AuditTrailVerifier
                 }
                 else
                 {
-                    var next = NextEvent(lines, i);
+                    var (next, nextIndex) = NextEvent(lines, i);
                     if (next is not null && next.SequenceNumber == state.Expected && Follows(state.Chain, next))
                     {
                         if (sequence == state.Expected + 1 && Follows(Hex(next.Chain!), line))
@@ -227,7 +263,7 @@ public sealed class AuditTrailVerifier
                             state.Add(AuditFindingKind.OutOfOrder, line, $"the lines with sequence numbers {state.Expected} and {sequence} are in each other's place");
                             Accept(state, next);
                             Accept(state, line);
-                            i = lines.IndexOf(next);
+                            i = nextIndex;
                             state.LineCount++;
                             continue;
                         }
@@ -252,10 +288,11 @@ public sealed class AuditTrailVerifier
                 state.Add(AuditFindingKind.Altered, line, "it lies past the point the next file resumes from and is not a copy of the line verified there");
         }
 
-        foreach (var (operation, open) in state.Operations)
+        foreach (var (key, open) in state.Operations)
         {
             if (open.Begin is { } begin && open.Closings == 0)
             {
+                var operation = key.Text;
                 if (state.EndSequence > 0)
                     state.Add(AuditFindingKind.Unpaired, begin, $"operation {operation} began but has no Complete, Abandon or Fail, although the session ended cleanly");
                 else
@@ -265,16 +302,16 @@ public sealed class AuditTrailVerifier
     }
 
     /// <summary>The session's files in the order their continuation links give.</summary>
-    List<AuditFileLines2> Order(SessionState state)
+    List<FileLines> Order(SessionState state)
     {
         var files = state.Files.Files;
-        var firsts = files.Where(f => f.Lines.FirstOrDefault() is not { IsContinuation: true }).ToList();
-        var ordered = new List<AuditFileLines2>();
+        var firsts = files.Where(f => f.First is not { IsContinuation: true }).ToList();
+        var ordered = new List<FileLines>();
         if (firsts.Count == 0)
         {
             var earliest = files.OrderBy(Generation).First();
             state.Add(AuditFindingKind.MissingFile, earliest.Name, 1, null,
-                $"the session's first file is missing: this file continues from {earliest.Lines[0].ContinuesFrom}, which was not given");
+                $"the session's first file is missing: this file continues from {earliest.First!.ContinuesFrom}, which was not given");
             ordered.Add(earliest);
         }
         else
@@ -286,18 +323,18 @@ public sealed class AuditTrailVerifier
         var remaining = files.Except(ordered).Except(firsts).ToList();
         while (remaining.Count > 0)
         {
-            var next = remaining.FirstOrDefault(f => f.Lines[0].ContinuesFrom == ordered[^1].Name)
+            var next = remaining.FirstOrDefault(f => f.First!.ContinuesFrom == ordered[^1].Name)
                        ?? remaining.OrderBy(Generation).First();
-            if (next.Lines[0].ContinuesFrom != ordered[^1].Name)
+            if (next.First!.ContinuesFrom != ordered[^1].Name)
                 state.Add(AuditFindingKind.MissingFile, next.Name, 1, null,
-                    $"it continues from {next.Lines[0].ContinuesFrom}, which was not given: a file of the session is missing");
+                    $"it continues from {next.First!.ContinuesFrom}, which was not given: a file of the session is missing");
             ordered.Add(next);
             remaining.Remove(next);
         }
         return ordered;
     }
 
-    static int Generation(AuditFileLines2 file) => FileAuditTarget.TryParseFileName(file.Name, out _, out var generation) ? generation : int.MaxValue;
+    static int Generation(FileLines file) => FileAuditTarget.TryParseFileName(file.Name, out _, out var generation) ? generation : int.MaxValue;
 
     void Link(SessionState state, AuditLine link, bool isFirstFile)
     {
@@ -351,21 +388,24 @@ public sealed class AuditTrailVerifier
             state.EndSequence = line.SequenceNumber!.Value;
         if (line.OperationId is not { } id)
             return;
-        if (!state.Operations.TryGetValue(id, out var operation))
-            state.Operations[id] = operation = new OperationState();
+        ref var operation = ref CollectionsMarshal.GetValueRefOrAddDefault(state.Operations, OperationKey.Of(id), out _);
         switch (line.Event)
         {
             case "Begin":
-                if (operation.Begin is not null || operation.Closings > 0)
-                    state.Add(AuditFindingKind.Unpaired, line, $"operation {id} already has {(operation.Begin is not null ? "a Begin" : "a closing event")}");
-                operation.Begin ??= line;
+                if (operation.HasBegin || operation.Closings > 0)
+                    state.Add(AuditFindingKind.Unpaired, line, $"operation {id} already has {(operation.HasBegin ? "a Begin" : "a closing event")}");
+                if (!operation.HasBegin && operation.Closings == 0)
+                    operation.Begin = line;
+                operation.HasBegin = true;
                 break;
             case "Complete" or "Abandon" or "Fail":
-                if (operation.Begin is null)
+                if (!operation.HasBegin)
                     state.Add(AuditFindingKind.Unpaired, line, $"its operation {id} has no Begin");
                 else if (operation.Closings > 0)
                     state.Add(AuditFindingKind.Unpaired, line, $"operation {id} was already closed");
                 operation.Closings++;
+                // Only a Begin never closed is reported at the end; a closed one need not be kept.
+                operation.Begin = null;
                 break;
             default:
                 if (operation.Single)
@@ -383,12 +423,12 @@ public sealed class AuditTrailVerifier
         return CryptographicOperations.FixedTimeEquals(stored, Hex(line.Chain!)) && Follows(before, line);
     }
 
-    static AuditLine? NextEvent(List<AuditLine> lines, int index)
+    static (AuditLine? Line, int Index) NextEvent(FileLines lines, int index)
     {
         for (var i = index + 1; i < lines.Count; i++)
-            if (lines[i].IsEvent && lines[i].PrefixLength >= 0 && lines[i].Chain is { Length: 64 })
-                return lines[i];
-        return null;
+            if (lines.Read(i) is { IsEvent: true, PrefixLength: >= 0, Chain.Length: 64 } line)
+                return (line, i);
+        return (null, -1);
     }
 
     /// <summary>Whether the line's chain value is the HMAC of <paramref name="previous"/> and the line's own text.</summary>
@@ -488,22 +528,86 @@ public sealed class AuditTrailVerifier
                 $"the database records audit session {anchor.AuditSession} (started {anchor.Started:u}, {anchor.DurableSequence} lines durable) in this folder, but none of its files is there: the session was deleted");
     }
 
-    sealed class OperationState
+    struct OperationState
     {
-        public AuditLine? Begin { get; set; }
-        public int Closings { get; set; }
-        public bool Single { get; set; }
+        /// <summary>The Begin, while the operation is open.</summary>
+        public AuditLine? Begin;
+        public bool HasBegin;
+        public int Closings;
+        public bool Single;
     }
 
-    sealed class SessionState(AuditSessionFiles files)
+    /// <summary>
+    /// An <c>OperationId</c>: a GUID as the server writes it (36 lowercase characters) is kept as its 16 bytes, which
+    /// maps such texts one to one; any other text as itself.
+    /// </summary>
+    readonly record struct OperationKey(Guid Id, string? Other)
+    {
+        static readonly SearchValues<char> Canonical = SearchValues.Create("0123456789abcdef-");
+
+        public static OperationKey Of(string text) =>
+            text.Length == 36 && !text.AsSpan().ContainsAnyExcept(Canonical) && Guid.TryParseExact(text, "D", out var id) ? new(id, null) : new(default, text);
+
+        public string Text => Other ?? Id.ToString("D");
+    }
+
+    /// <summary>One file's bytes and where its non-blank lines are; a line is read when it is needed.</summary>
+    sealed class FileLines
+    {
+        readonly byte[] _bytes;
+        readonly List<(int Number, int Start, int Length)> _lines = [];
+
+        public FileLines(AuditFileBytes file)
+        {
+            Name = file.Name;
+            _bytes = file.Bytes;
+            var number = 0;
+            foreach (var (start, length) in AuditLineReader.Lines(file.Bytes))
+            {
+                number++;
+                if (length == 0 || file.Bytes.AsSpan(start, length).Trim(" \t\r"u8).Length == 0)
+                    continue;
+                _lines.Add((number, start, length));
+            }
+            First = _lines.Count > 0 ? Read(0) : null;
+        }
+
+        public string Name { get; }
+        public int Count => _lines.Count;
+
+        /// <summary>The first non-blank line, as read.</summary>
+        public AuditLine? First { get; }
+
+        public AuditLine Read(int index)
+        {
+            var (number, start, length) = _lines[index];
+            var bytes = new ReadOnlyMemory<byte>(_bytes, start, length);
+            var line = AuditLineReader.Read(Name, number, bytes.Span, full: false);
+            line.Bytes = bytes;
+            return line;
+        }
+
+        /// <summary>The first line that is an event, in the file's order.</summary>
+        public AuditLine? FirstEvent()
+        {
+            for (var i = 0; i < Count; i++)
+                if (Read(i) is { IsEvent: true } line)
+                    return line;
+            return null;
+        }
+    }
+
+    sealed record SessionFiles(string Session, List<FileLines> Files);
+
+    sealed class SessionState(SessionFiles files)
     {
         byte[] _chains = new byte[32 * 64];
 
-        public AuditSessionFiles Files { get; } = files;
+        public SessionFiles Files { get; } = files;
         public List<string> OrderedFiles { get; } = [];
         public List<AuditFinding> Findings { get; } = [];
         public List<AuditLine> Unconfirmed { get; } = [];
-        public Dictionary<string, OperationState> Operations { get; } = new(StringComparer.Ordinal);
+        public Dictionary<OperationKey, OperationState> Operations { get; } = [];
         public byte[] Chain { get; set; } = [];
         public long Expected { get; set; } = 1;
         public long MaxSequence { get; set; }
@@ -512,7 +616,7 @@ public sealed class AuditTrailVerifier
         public long Verified { get; set; }
         public int? GoodBeforeFirstProblem { get; set; }
         public AuditLine? Start { get; set; }
-        public DateTimeOffset? FirstTime => Files.Files.SelectMany(f => f.Lines).FirstOrDefault(l => l.IsEvent)?.Time;
+        public DateTimeOffset? FirstTime => Files.Files.Select(f => f.FirstEvent()).FirstOrDefault(l => l is not null)?.Time;
 
         public void Store(long sequence, byte[] chain)
         {
