@@ -6,7 +6,7 @@ namespace Seq.Infrastructure.EventSourcing;
 public sealed class SchemaMigrator(NpgsqlDataSource dataSource, ILogger<SchemaMigrator> logger)
 {
     // Any fixed number works as long as nothing else in the database uses it for another purpose.
-    const long MigrationLockId = 0x5E9_5C4E_4D41;
+    internal const long MigrationLockId = 0x5E9_5C4E_4D41;
 
     /// <summary>The newest schema step this binary knows.</summary>
     public static int KnownVersion { get; } = SchemaMigrations.All.Max(step => step.Version);
