@@ -12,7 +12,7 @@ public sealed class ScaleOutStartupTests
     [Fact]
     public async Task Two_nodes_starting_at_once_on_an_empty_database_apply_each_migration_once_and_both_serve()
     {
-        var connectionString = await TestPostgres.CreateDatabaseAsync("scale-start");
+        var connectionString = await TestPostgres.CreateDatabaseAsync("scale_start");
         var key = SecretKey.Generate();
 
         var nodes = await Task.WhenAll(Enumerable.Range(0, 2).Select(i => Task.Run(() =>
@@ -42,7 +42,7 @@ public sealed class ScaleOutStartupTests
     [Fact]
     public async Task A_node_that_finds_the_schema_being_migrated_says_it_waits_and_migrates_once_the_lock_is_free()
     {
-        var connectionString = await TestPostgres.CreateDatabaseAsync("scale-wait");
+        var connectionString = await TestPostgres.CreateDatabaseAsync("scale_wait");
         await using var dataSource = NpgsqlDataSource.Create(connectionString);
         await using var holder = await dataSource.OpenConnectionAsync();
         await using (var take = new NpgsqlCommand("SELECT pg_advisory_lock($1)", holder))
@@ -74,7 +74,7 @@ public sealed class ScaleOutStartupTests
     [Fact]
     public async Task A_node_whose_binary_is_older_than_the_schema_refuses_to_start_in_one_line()
     {
-        var connectionString = await TestPostgres.CreateDatabaseAsync("scale-old");
+        var connectionString = await TestPostgres.CreateDatabaseAsync("scale_old");
         await using var dataSource = NpgsqlDataSource.Create(connectionString);
         await new SchemaMigrator(dataSource, new TypedLogger<SchemaMigrator>()).MigrateAsync(CancellationToken.None);
         await using (var newer = dataSource.CreateCommand("INSERT INTO schema_migrations (version, name) VALUES ($1, 'from a newer release')"))
