@@ -21,7 +21,9 @@ static class Program
     internal static Task<int> InvokeAsync(string[] args, TextWriter stdout, TextWriter stderr, TextReader stdin, Func<string, string?> getEnvironmentVariable) =>
         InvokeAsync(args, new CliConsole(stdout, stderr, stdin, inputIsTerminal: false, getEnvironmentVariable));
 
-    static async Task<int> InvokeAsync(string[] args, CliConsole console)
+    static Task<int> InvokeAsync(string[] args, CliConsole console) => InvokeAsync(args, console, CliContext.Shell);
+
+    static async Task<int> InvokeAsync(string[] args, CliConsole console, CliContext context)
     {
         var storage = new Option<string?>("--storage")
         {
@@ -29,7 +31,7 @@ static class Program
         };
 
         var run = new Command("run", "Run the server (the default when no command is given).") { storage };
-        run.SetAction((result, cancellationToken) => RunAsync(result.GetValue(storage), cancellationToken));
+        run.SetAction((result, cancellationToken) => RunAsync(result.GetValue(storage), console, cancellationToken));
 
         var root = new RootCommand("seqsvr: the Seq metadata, security and auditing server.")
         {
@@ -38,14 +40,15 @@ static class Program
             ConfigCommands.Config(storage, console),
             ConfigCommands.Secret(storage, console),
             AuditCommands.Audit(storage, console),
+            RestoreCommands.Restore(storage, console, context),
         };
         root.Options.Add(storage);
-        root.SetAction((result, cancellationToken) => RunAsync(result.GetValue(storage), cancellationToken));
+        root.SetAction((result, cancellationToken) => RunAsync(result.GetValue(storage), console, cancellationToken));
 
         return await root.Parse(args).InvokeAsync(new InvocationConfiguration { Output = console.Output, Error = console.Error });
     }
 
-    static async Task<int> RunAsync(string? storageOption, CancellationToken cancellationToken)
+    static async Task<int> RunAsync(string? storageOption, CliConsole console, CancellationToken cancellationToken)
     {
         var logger = ServerLog.CreateBootstrapLogger();
         using var loggerFactory = new SerilogLoggerFactory(logger);
@@ -59,6 +62,8 @@ static class Program
             configuration.Validate();
             // Before anything under the root is created or changed: a second server on it must change nothing.
             storageRootLock = StorageRootLock.Acquire(storageRoot);
+            // Before the secret key is loaded: a full restore brings the key the storage root adopts.
+            await InitScripts.RunAsync(storageRoot, (initArgs, context) => InvokeAsync(initArgs, console, context), console, cancellationToken);
             var secretKey = await SecretKeyLoader.LoadAsync(
                 storageRoot, SecretKeyOptions.FromSettings(configuration.EnvironmentAndFile), loggerFactory.CreateLogger("Seq.SecretKey"), cancellationToken);
             configuration = configuration.WithProtector(new AesGcmSecretProtector(secretKey));
@@ -75,6 +80,7 @@ static class Program
 
             var options = new ServerOptions(connectionString, ServerOptions.ListenUrisFrom(configuration.EnvironmentAndFile("SEQ_API_LISTENURIS")), secretKey)
             {
+                BackupLocation = RestoreCommands.BackupLocation(configuration, storageRoot),
                 FirstRun = new FirstRunOptions(
                     configuration.EnvironmentAndFile("SEQ_FIRSTRUN_ADMINUSERNAME") is { Length: > 0 } username ? username : "admin",
                     configuration.EnvironmentAndFile("SEQ_FIRSTRUN_ADMINPASSWORD"),

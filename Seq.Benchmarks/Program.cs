@@ -8,6 +8,7 @@ using Seq.Infrastructure.Postgres;
 //        dotnet run -c Release --project Seq.Benchmarks -- identity [--seconds N] [--rounds N]
 //        dotnet run -c Release --project Seq.Benchmarks -- auditfile [--seconds N] [--rounds N] [--writers N]
 //        dotnet run -c Release --project Seq.Benchmarks -- auditcost [--operations N] [--rounds N]
+//        dotnet run -c Release --project Seq.Benchmarks -- backup [--rounds N]
 // Uses SEQ_BENCH_CONNECTIONSTRING when set; otherwise a private PostgreSQL cluster in a temporary folder,
 // started from the machine's binaries exactly as the server starts its own.
 var suite = args.FirstOrDefault() ?? "eventstore";
@@ -17,9 +18,9 @@ int Option(string name, int fallback)
     return index >= 0 && index + 1 < args.Length ? int.Parse(args[index + 1], System.Globalization.CultureInfo.InvariantCulture) : fallback;
 }
 
-if (suite is not ("eventstore" or "autoprepare" or "identity" or "auditfile" or "auditcost"))
+if (suite is not ("eventstore" or "autoprepare" or "identity" or "auditfile" or "auditcost" or "backup"))
 {
-    Console.Error.WriteLine($"Unknown benchmark suite '{suite}'. Known: eventstore, autoprepare, identity, auditfile, auditcost.");
+    Console.Error.WriteLine($"Unknown benchmark suite '{suite}'. Known: eventstore, autoprepare, identity, auditfile, auditcost, backup.");
     return 1;
 }
 
@@ -65,7 +66,9 @@ try
         connectionString = embedded.ConnectionString;
     }
 
-    var rows = suite == "identity"
+    var rows = suite == "backup"
+        ? await new BackupBenchmark(connectionString, rounds: Option("--rounds", 3)).RunAsync()
+        : suite == "identity"
         ? await new IdentityBenchmark(connectionString, TimeSpan.FromSeconds(Option("--seconds", 15)), rounds: Option("--rounds", 3)).RunAsync()
         : suite == "autoprepare"
         ? await new EventStoreBenchmark(connectionString, TimeSpan.FromSeconds(Option("--seconds", 4)), writers: 16, rounds: Option("--rounds", 5), feedEvents: 0).CompareAutoPrepareAsync()

@@ -20,6 +20,9 @@ sealed class CliConsole(TextWriter output, TextWriter error, TextReader input, b
     public static CliConsole FromProcess() =>
         new(Console.Out, Console.Error, Console.In, !Console.IsInputRedirected, Environment.GetEnvironmentVariable);
 
+    /// <summary>One line from standard input, such as an answer to a confirmation; null at the end of input.</summary>
+    public string? ReadLine() => InputIsTerminal ? Console.ReadLine() : input.ReadLine();
+
     /// <summary>One line from standard input, read without echo when it is a terminal; null at the end of input.</summary>
     public string? ReadSecretLine(string prompt)
     {

@@ -34,6 +34,7 @@ static class RootEndpoints
                     ["ApiKeysResources"] = "api/apikeys/resources",
                     ["DiagnosticsResources"] = "api/diagnostics/resources",
                     ["EventsResources"] = "api/events/resources",
+                    ["BackupsResources"] = "api/backups/resources",
                     ["Health"] = "health",
                 },
             });

@@ -16,6 +16,7 @@ using Seq.Infrastructure.Configuration;
 using System.Threading.RateLimiting;
 using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.AspNetCore.Http.Features;
+using Seq.Infrastructure.Backups;
 
 namespace Seq.Api.Hosting;
 
@@ -69,6 +70,7 @@ public static class SeqServer
         builder.Services.AddSingleton<Seq.Application.Diagnostics.IngestionLog>();
         builder.Services.AddSingleton(listeners);
         AddAuditLog(builder.Services, options.Audit);
+        builder.Services.AddBackups(options.BackupLocation);
         AddWriteRateLimit(builder.Services, options.Limits);
 
         var app = builder.Build();
@@ -115,6 +117,7 @@ public static class SeqServer
         app.MapUserEndpoints();
         app.MapDiagnosticsEndpoints();
         app.MapEventEndpoints();
+        app.MapBackupEndpoints();
         return app;
     }
 
@@ -148,6 +151,8 @@ public static class SeqServer
         app.Services.GetRequiredService<InstanceAuthenticationState>().Enabled = await FirstRun.EnsureAsync(
             app.Services, options.FirstRun, options.Console, app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Seq.FirstRun"), cancellationToken);
         await app.Services.GetRequiredService<ISecurityDirectory>().RefreshAsync(cancellationToken);
+        await RestoreAudit.RecordPendingAsync(app.Services.GetRequiredService<NpgsqlDataSource>(), app.Services.GetRequiredService<AuditLog>(),
+            app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Seq.Backups"), cancellationToken);
         app.Services.GetRequiredService<StartupGate>().IsOpen = true;
     }
 

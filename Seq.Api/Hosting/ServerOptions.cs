@@ -33,6 +33,9 @@ public sealed record ServerOptions(string ConnectionString, IReadOnlyList<string
     /// <summary>Where audit events go; from the host's environment or configuration file only, never the API.</summary>
     public AuditOptions Audit { get; init; } = AuditOptions.Disabled;
 
+    /// <summary>Where backups are written (storage.backupLocation, by default Backups/ under the storage root); null makes none.</summary>
+    public string? BackupLocation { get; init; }
+
     /// <summary>Adds to the server's services after its own (tests use it to observe the pipeline from inside).</summary>
     public Action<IServiceCollection>? ConfigureServices { get; init; }
 

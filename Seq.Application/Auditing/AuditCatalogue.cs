@@ -27,6 +27,9 @@ public static class AuditCatalogue
     /// <summary>A search of log events: what was asked (the filter text and signals), never what was found.</summary>
     public static readonly AuditCatalogueEntry EventSearch = new("Event", "Search", [AuditEventKind.Advise], "SearchEventsQuery",
         ["Filter", "Signal", "FromDateUtc", "ToDateUtc", "Count"]);
+    /// <summary>A restore from a backup, recorded by the first start after it (the restore itself runs while no server does).</summary>
+    public static readonly AuditCatalogueEntry BackupRestored = new("Backup", "Restore", [AuditEventKind.Record], "RestoreAudit",
+        ["BackupFile", "RestoreKind", "RestoredAt", "BackupCreatedAt", "KeyId", "StreamCount", "EventCount"]);
 
     public static IReadOnlyList<AuditCatalogueEntry> All { get; } =
     [
@@ -40,5 +43,6 @@ public static class AuditCatalogue
         AccessRefusalsSummarized,
         AdvisoriesNotRecorded,
         EventSearch,
+        BackupRestored,
     ];
 }

@@ -9,6 +9,8 @@ namespace Seq.Infrastructure.ApiKeys;
 
 sealed class ApiKeysProjection : IInlineProjection
 {
+    public IReadOnlyList<string> Tables => ["api_keys"];
+
     public bool Handles(Type eventType) =>
         eventType == typeof(ApiKeyCreated) || eventType == typeof(ApiKeyChanged) || eventType == typeof(ApiKeyDeleted);
 

@@ -238,6 +238,8 @@ public static class HostSettingCatalogue
             "The password of the PFX file or of the encrypted PEM key."),
         new("storage", "connectionString", HostSettingKind.ConnectionString, true,
             "A PostgreSQL connection string; without one the server runs a private cluster under the storage root."),
+        new("storage", "backupLocation", HostSettingKind.DirectoryPath, false,
+            "The directory the daily encrypted backups (.seqbac) go to (default Backups/ under the storage root)."),
         new("audit", "auditPath", HostSettingKind.DirectoryPath, false,
             "A directory to write audit events to as newline-delimited JSON files."),
         new("audit", "auditServerUrl", HostSettingKind.Uri, false,

@@ -11,6 +11,12 @@ public interface IInlineProjection
     bool Handles(Type eventType);
 
     void Project(PendingEvent @event, ProjectionCommands commands);
+
+    /// <summary>
+    /// The tables this projection alone writes, emptied before a rebuild replays every event through it (restore,
+    /// <see cref="ProjectionRebuild"/>). Null means undeclared, and a rebuild refuses to run rather than guess.
+    /// </summary>
+    IReadOnlyList<string>? Tables => null;
 }
 
 /// <summary>The statements an inline projection contributes to an append.</summary>

@@ -130,6 +130,29 @@ public static class SchemaMigrations
                 blocked_until timestamptz NOT NULL
             );
             """),
+        new(7, "backups: one scheduled backup a day, restores to record in the audit log", """
+            -- One row per day a scheduled backup was made, written by the node that made it under an advisory lock, so
+            -- that of the nodes sharing this database exactly one backs up each day.
+            CREATE TABLE backup_days (
+                day       date        PRIMARY KEY,
+                node      text        NOT NULL,
+                file_name text        NOT NULL,
+                completed timestamptz NOT NULL
+            );
+
+            -- Written by a restore in its own transaction; the next start records each as Backup/Restore in the audit
+            -- log and deletes it. Not part of any backup.
+            CREATE TABLE restore_records (
+                id             uuid        PRIMARY KEY,
+                kind           text        NOT NULL,
+                backup_file    text        NOT NULL,
+                backup_created timestamptz NOT NULL,
+                key_id         text        NOT NULL,
+                streams        bigint      NOT NULL,
+                events         bigint      NOT NULL,
+                restored       timestamptz NOT NULL
+            );
+            """),
         new(13, "log events", """
             -- Log events are data, not metadata: not event-sourced, never in a backup. One partition per UTC day,
             -- so that retention drops whole tables. The id is the order of ingestion (no CACHE: one sequence

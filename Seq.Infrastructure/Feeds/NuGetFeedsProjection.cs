@@ -7,6 +7,8 @@ namespace Seq.Infrastructure.Feeds;
 
 sealed class NuGetFeedsProjection : IInlineProjection
 {
+    public IReadOnlyList<string> Tables => ["nuget_feeds"];
+
     public bool Handles(Type eventType) =>
         eventType == typeof(NuGetFeedCreated) || eventType == typeof(NuGetFeedChanged)
         || eventType == typeof(NuGetFeedPasswordChanged) || eventType == typeof(NuGetFeedDeleted);

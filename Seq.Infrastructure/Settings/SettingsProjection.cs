@@ -7,6 +7,8 @@ namespace Seq.Infrastructure.Settings;
 
 sealed class SettingsProjection : IInlineProjection
 {
+    public IReadOnlyList<string> Tables => ["settings"];
+
     public bool Handles(Type eventType) => eventType == typeof(SettingChanged);
 
     public void Project(PendingEvent @event, ProjectionCommands commands)

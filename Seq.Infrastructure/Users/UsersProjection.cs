@@ -6,6 +6,8 @@ namespace Seq.Infrastructure.Users;
 
 sealed class UsersProjection : IInlineProjection
 {
+    public IReadOnlyList<string> Tables => ["users"];
+
     public const string SecurityChangedChannel = "seq_security_changed";
 
     public bool Handles(Type eventType) =>

@@ -1,0 +1,101 @@
+using System.Globalization;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Npgsql;
+using Seq.Application.Settings;
+using Seq.Domain.Settings;
+
+namespace Seq.Infrastructure.Backups;
+
+/// <summary>
+/// The daily backup at <c>BackupUtcTimeOfDay</c>. Every node runs this schedule; a PostgreSQL advisory lock and a row
+/// per day make exactly one of the nodes that share a database back up each day. A node that dies mid-backup releases
+/// the lock without having recorded the day, so another node that is due takes it up. A time that passed while no
+/// server ran is not made up: the next backup is at the next occurrence of the time.
+/// </summary>
+public sealed class BackupSchedule(
+    BackupService backups, NpgsqlDataSource dataSource, ISettingsReadModel settings, TimeProvider clock, ILogger<BackupSchedule> logger) : BackgroundService
+{
+    // Any fixed number nothing else in the database uses.
+    const long BackupLockId = 0x5E9_BAC_0001;
+
+    /// <summary>How often a change to the time of day is picked up while waiting.</summary>
+    public static readonly TimeSpan RecheckInterval = TimeSpan.FromMinutes(5);
+
+    readonly string _node = $"{Environment.MachineName}/{Environment.ProcessId}";
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var after = clock.GetUtcNow();
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                var due = NextOccurrence(after, await TimeOfDayAsync(stoppingToken));
+                var now = clock.GetUtcNow();
+                if (now < due)
+                {
+                    var wait = due - now;
+                    await Task.Delay(wait < RecheckInterval ? wait : RecheckInterval, clock, stoppingToken);
+                    continue;
+                }
+                await RunOnceAsync(DateOnly.FromDateTime(due.UtcDateTime), stoppingToken);
+                after = due;
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e)
+            {
+                logger.LogError(e, "The scheduled backup failed; the next attempt is at the next scheduled time");
+                after = clock.GetUtcNow();
+            }
+        }
+    }
+
+    public static DateTimeOffset NextOccurrence(DateTimeOffset after, TimeOnly timeOfDay)
+    {
+        var today = new DateTimeOffset(DateOnly.FromDateTime(after.UtcDateTime).ToDateTime(timeOfDay), TimeSpan.Zero);
+        return today > after ? today : today.AddDays(1);
+    }
+
+    /// <summary>Backs up for <paramref name="day"/> unless a node sharing the database already has; true if this node did.</summary>
+    public async Task<bool> RunOnceAsync(DateOnly day, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await using (var @lock = new NpgsqlCommand("SELECT pg_advisory_xact_lock($1)", connection, transaction))
+        {
+            @lock.Parameters.Add(new NpgsqlParameter { Value = BackupLockId });
+            await @lock.ExecuteNonQueryAsync(cancellationToken);
+        }
+        await using (var done = new NpgsqlCommand("SELECT node FROM backup_days WHERE day = $1", connection, transaction))
+        {
+            done.Parameters.Add(new NpgsqlParameter { Value = day });
+            if (await done.ExecuteScalarAsync(cancellationToken) is string node)
+            {
+                logger.LogInformation("The backup for {BackupDay} was made by {BackupNode}", day, node);
+                return false;
+            }
+        }
+
+        var file = await backups.CreateFileAsync(cancellationToken);
+        await using (var record = new NpgsqlCommand("INSERT INTO backup_days (day, node, file_name, completed) VALUES ($1, $2, $3, now())", connection, transaction))
+        {
+            record.Parameters.Add(new NpgsqlParameter { Value = day });
+            record.Parameters.Add(new NpgsqlParameter { Value = _node });
+            record.Parameters.Add(new NpgsqlParameter { Value = file.FileName });
+            await record.ExecuteNonQueryAsync(cancellationToken);
+        }
+        await transaction.CommitAsync(cancellationToken);
+        return true;
+    }
+
+    async Task<TimeOnly> TimeOfDayAsync(CancellationToken cancellationToken)
+    {
+        var changed = await settings.GetChangedValuesAsync(cancellationToken);
+        var text = changed.GetValueOrDefault(SettingCatalogue.BackupUtcTimeOfDay.Name) ?? SettingCatalogue.BackupUtcTimeOfDay.DefaultValue;
+        return TimeOnly.ParseExact(text, ["HH:mm", "HH:mm:ss"], CultureInfo.InvariantCulture);
+    }
+}

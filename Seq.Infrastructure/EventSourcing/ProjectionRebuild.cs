@@ -1,0 +1,83 @@
+using Npgsql;
+using NpgsqlTypes;
+
+namespace Seq.Infrastructure.EventSourcing;
+
+/// <summary>
+/// Rebuilds every inline projection's read model from the events, in global feed order, with the same projection code
+/// that appends run: each projection's tables are emptied, then every event is replayed through it, in batches. A
+/// restore runs it inside its own transaction; the server can run it on its own through <see cref="RunAsync(CancellationToken)"/>.
+/// </summary>
+public sealed class ProjectionRebuild(NpgsqlDataSource dataSource, EventSerializer serializer, IEnumerable<IInlineProjection> projections)
+{
+    const int PageSize = 2000;
+    readonly IInlineProjection[] _projections = [.. projections];
+
+    /// <summary>In a transaction of its own that holds appends off (a share lock on streams) until it commits.</summary>
+    public async Task<long> RunAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await using (var @lock = new NpgsqlCommand("LOCK TABLE streams IN SHARE MODE", connection, transaction))
+            await @lock.ExecuteNonQueryAsync(cancellationToken);
+        var replayed = await RunAsync(connection, transaction, cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return replayed;
+    }
+
+    /// <summary>Within the caller's transaction; returns how many events were replayed.</summary>
+    /// <exception cref="InvalidOperationException">A projection does not declare its tables, or an event's type is unknown to this server.</exception>
+    public async Task<long> RunAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, CancellationToken cancellationToken)
+    {
+        var undeclared = _projections.Where(p => p.Tables is null).Select(p => p.GetType().Name).ToList();
+        if (undeclared.Count > 0)
+            throw new InvalidOperationException($"These projections do not declare the tables they keep, so they cannot be rebuilt: {string.Join(", ", undeclared)}.");
+
+        foreach (var table in _projections.SelectMany(p => p.Tables!).Distinct(StringComparer.Ordinal))
+        {
+            await using var empty = new NpgsqlCommand($"DELETE FROM \"{table}\"", connection, transaction);
+            await empty.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        var after = FeedPosition.Start;
+        long replayed = 0;
+        var page = new List<PendingEvent>(PageSize);
+        while (true)
+        {
+            page.Clear();
+            await using (var read = new NpgsqlCommand("""
+                SELECT tx, seq, stream_id, version, event_id, type, data::text, metadata::text, created
+                FROM events WHERE (tx, seq) > ($1, $2) ORDER BY tx, seq LIMIT $3
+                """, connection, transaction))
+            {
+                read.Parameters.Add(new NpgsqlParameter { Value = after.Transaction, NpgsqlDbType = NpgsqlDbType.Xid8 });
+                read.Parameters.Add(new NpgsqlParameter { Value = after.Sequence, NpgsqlDbType = NpgsqlDbType.Bigint });
+                read.Parameters.Add(new NpgsqlParameter { Value = PageSize, NpgsqlDbType = NpgsqlDbType.Integer });
+                await using var reader = await read.ExecuteReaderAsync(cancellationToken);
+                while (await reader.ReadAsync(cancellationToken))
+                {
+                    after = new FeedPosition(reader.GetFieldValue<ulong>(0), reader.GetInt64(1));
+                    page.Add(new PendingEvent(reader.GetString(2), reader.GetInt64(3), reader.GetGuid(4),
+                        serializer.Deserialize(reader.GetString(5), reader.GetString(6)), serializer.DeserializeMetadata(reader.GetString(7)),
+                        reader.GetFieldValue<DateTimeOffset>(8)));
+                }
+            }
+            if (page.Count == 0)
+                return replayed;
+
+            await using var batch = new NpgsqlBatch(connection, transaction);
+            var commands = new ProjectionCommands(batch);
+            foreach (var pending in page)
+            {
+                foreach (var projection in _projections)
+                {
+                    if (projection.Handles(pending.Data.GetType()))
+                        projection.Project(pending, commands);
+                }
+            }
+            if (batch.BatchCommands.Count > 0)
+                await batch.ExecuteNonQueryAsync(cancellationToken);
+            replayed += page.Count;
+        }
+    }
+}

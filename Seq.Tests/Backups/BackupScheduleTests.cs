@@ -1,0 +1,103 @@
+using Microsoft.Extensions.Logging.Abstractions;
+using Npgsql;
+using Seq.Infrastructure;
+using Seq.Infrastructure.Backups;
+using Seq.Infrastructure.EventSourcing;
+using Seq.Infrastructure.Security;
+using Seq.Infrastructure.Settings;
+using Seq.Tests.Support;
+
+namespace Seq.Tests.Backups;
+
+public sealed class BackupScheduleTests : IAsyncLifetime
+{
+    static readonly DateTimeOffset Start = new(2026, 3, 1, 3, 29, 0, TimeSpan.Zero);
+    readonly SteppingClock _clock = new(Start);
+    readonly SecretKey _key = SecretKey.Generate();
+    readonly List<string> _directories = [];
+    readonly List<BackupSchedule> _schedules = [];
+    NpgsqlDataSource _dataSource = null!;
+
+    public async Task InitializeAsync()
+    {
+        _dataSource = DependencyInjection.CreateDataSource(await TestPostgres.CreateDatabaseAsync("sched"));
+        await new SchemaMigrator(_dataSource, NullLogger<SchemaMigrator>.Instance).MigrateAsync(default);
+        await using var command = _dataSource.CreateCommand("INSERT INTO settings (name, value, updated) VALUES ('BackupUtcTimeOfDay', '03:30', now())");
+        await command.ExecuteNonQueryAsync();
+    }
+
+    public async Task DisposeAsync()
+    {
+        foreach (var schedule in _schedules)
+            await schedule.StopAsync(default);
+        await _dataSource.DisposeAsync();
+        foreach (var directory in _directories)
+            TestDirectories.Delete(directory);
+    }
+
+    /// <summary>A node: its own backup location, the shared database and clock.</summary>
+    async Task<BackupFiles> StartNodeAsync()
+    {
+        var directory = TestDirectories.NewPath("sched");
+        _directories.Add(directory);
+        var settings = new SettingsReadModel(_dataSource);
+        var service = new BackupService(new BackupOptions(directory), _dataSource, _key, settings, _clock, NullLogger<BackupService>.Instance);
+        var schedule = new BackupSchedule(service, _dataSource, settings, _clock, NullLogger<BackupSchedule>.Instance);
+        var waiting = _clock.Waiting;
+        await schedule.StartAsync(default);
+        await Poll.UntilAsync(() => _clock.Waiting > waiting, "the schedule to wait for its time");
+        _schedules.Add(schedule);
+        return service.Files!;
+    }
+
+    async Task<List<string>> DaysAsync()
+    {
+        await using var command = _dataSource.CreateCommand("SELECT day::text || ' ' || file_name FROM backup_days ORDER BY day");
+        await using var reader = await command.ExecuteReaderAsync();
+        var days = new List<string>();
+        while (await reader.ReadAsync())
+            days.Add(reader.GetString(0));
+        return days;
+    }
+
+    [Fact]
+    public async Task The_daily_backup_is_made_at_the_configured_utc_time_and_again_the_next_day()
+    {
+        var files = await StartNodeAsync();
+
+        _clock.Advance(TimeSpan.FromSeconds(30));
+        files.List().ShouldBeEmpty();
+        _clock.Advance(TimeSpan.FromSeconds(31));
+        await Poll.UntilAsync(() => files.List().Count == 1, "the 03:30 backup");
+        files.List()[0].CreatedAt.ShouldBe(Start.AddSeconds(61));
+
+        await Poll.UntilAsync(async () => (await DaysAsync()).Count == 1 && _clock.Waiting > 0, "the schedule to wait for the next day");
+        _clock.Advance(TimeSpan.FromHours(23));
+        files.List().Count.ShouldBe(1);
+        _clock.Advance(TimeSpan.FromHours(1));
+        await Poll.UntilAsync(async () => files.List().Count == 2 && (await DaysAsync()).Count == 2, "the next day's backup");
+        (await DaysAsync()).Select(d => d[..10]).ShouldBe(["2026-03-01", "2026-03-02"]);
+    }
+
+    [Fact]
+    public async Task Two_servers_on_one_database_make_one_backup_a_day_between_them()
+    {
+        var first = await StartNodeAsync();
+        var second = await StartNodeAsync();
+
+        _clock.Advance(TimeSpan.FromMinutes(2));
+
+        await Poll.UntilAsync(async () => (await DaysAsync()).Count == 1 && _clock.Waiting >= 2, "both nodes to be done with the day");
+        (first.List().Count + second.List().Count).ShouldBe(1);
+        var day = (await DaysAsync()).Single();
+        (first.List().Concat(second.List()).Single().FileName).ShouldBe(day[11..]);
+    }
+
+    [Fact]
+    public void The_next_occurrence_is_today_if_the_time_is_still_ahead_and_tomorrow_otherwise()
+    {
+        BackupSchedule.NextOccurrence(Start, new TimeOnly(3, 30)).ShouldBe(Start.AddMinutes(1));
+        BackupSchedule.NextOccurrence(Start, new TimeOnly(3, 29)).ShouldBe(Start.AddDays(1));
+        BackupSchedule.NextOccurrence(Start, new TimeOnly(1, 0)).ShouldBe(new DateTimeOffset(2026, 3, 2, 1, 0, 0, TimeSpan.Zero));
+    }
+}
