@@ -9,6 +9,8 @@ using Seq.Infrastructure.Postgres;
 //        dotnet run -c Release --project Seq.Benchmarks -- auditfile [--seconds N] [--rounds N] [--writers N]
 //        dotnet run -c Release --project Seq.Benchmarks -- auditcost [--operations N] [--rounds N]
 //        dotnet run -c Release --project Seq.Benchmarks -- backup [--rounds N]
+//        dotnet run -c Release --project Seq.Benchmarks -- ingestion [--seconds N] [--rounds N]
+//        dotnet run -c Release --project Seq.Benchmarks -- eventsearch [--events N] [--searches N]
 // Uses SEQ_BENCH_CONNECTIONSTRING when set; otherwise a private PostgreSQL cluster in a temporary folder,
 // started from the machine's binaries exactly as the server starts its own.
 var suite = args.FirstOrDefault() ?? "eventstore";
@@ -18,7 +20,7 @@ int Option(string name, int fallback)
     return index >= 0 && index + 1 < args.Length ? int.Parse(args[index + 1], System.Globalization.CultureInfo.InvariantCulture) : fallback;
 }
 
-if (suite is not ("eventstore" or "autoprepare" or "identity" or "auditfile" or "auditcost" or "backup"))
+if (suite is not ("eventstore" or "autoprepare" or "identity" or "auditfile" or "auditcost" or "backup" or "ingestion" or "eventsearch"))
 {
     Console.Error.WriteLine($"Unknown benchmark suite '{suite}'. Known: eventstore, autoprepare, identity, auditfile, auditcost, backup.");
     return 1;
@@ -68,6 +70,10 @@ try
 
     var rows = suite == "backup"
         ? await new BackupBenchmark(connectionString, rounds: Option("--rounds", 3)).RunAsync()
+        : suite == "ingestion"
+        ? await new IngestionBenchmark(connectionString, TimeSpan.FromSeconds(Option("--seconds", 5)), Option("--rounds", 3)).RunIngestionAsync()
+        : suite == "eventsearch"
+        ? await new IngestionBenchmark(connectionString, TimeSpan.Zero, 0).RunSearchAsync(Option("--events", 1_000_000), Option("--searches", 100))
         : suite == "identity"
         ? await new IdentityBenchmark(connectionString, TimeSpan.FromSeconds(Option("--seconds", 15)), rounds: Option("--rounds", 3)).RunAsync()
         : suite == "autoprepare"

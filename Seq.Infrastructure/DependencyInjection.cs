@@ -31,6 +31,8 @@ public static class DependencyInjection
         services.AddSingleton<ISettingsReadModel, SettingsReadModel>();
         services.AddSingleton<IInlineProjection, NuGetFeedsProjection>();
         services.AddSingleton<INuGetFeedReadModel, NuGetFeedReadModel>();
+        services.AddSingleton<IInlineProjection, Seq.Infrastructure.Signals.SignalsProjection>();
+        services.AddSingleton<Seq.Application.Signals.ISignalsReadModel, Seq.Infrastructure.Signals.SignalsReadModel>();
 
         services.AddSingleton<IInlineProjection, UsersProjection>();
         services.AddSingleton<IUserReadModel, UserReadModel>();
@@ -51,9 +53,6 @@ public static class DependencyInjection
         services.AddSingleton<IApiKeyTokens>(provider => provider.GetRequiredService<ApiKeyTokens>());
         services.AddSingleton<ILogEventWriter, PostgresLogEventWriter>();
         services.AddSingleton<ILogEventReader, PostgresLogEventReader>();
-        services.AddSingleton<LogEventFilters>();
-        services.AddSingleton<IFilterLanguage>(provider => provider.GetRequiredService<LogEventFilters>());
-        services.AddSingleton<ILogEventFilterTranslator>(provider => provider.GetRequiredService<LogEventFilters>());
         services.TryAddSingleton(EventRetentionOptions.Default);
         services.AddSingleton<EventRetention>();
         services.AddHostedService(provider => provider.GetRequiredService<EventRetention>());

@@ -36,6 +36,7 @@ static class RootEndpoints
                     ["EventsResources"] = "api/events/resources",
                     ["BackupsResources"] = "api/backups/resources",
                     ["Health"] = "health",
+                    ["SignalsResources"] = "api/signals/resources",
                 },
             });
         }).Demands(Permission.Public);

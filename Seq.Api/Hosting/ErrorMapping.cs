@@ -46,6 +46,7 @@ sealed class ErrorMapping(RequestDelegate next, ILogger<ErrorMapping> logger)
         Application.Events.PayloadValidationException e => (StatusCodes.Status400BadRequest, e.Message),
         Application.Events.PayloadTooLargeException e => (StatusCodes.Status413PayloadTooLarge, e.Message),
         DomainException e => (StatusCodes.Status400BadRequest, e.Message),
+        Seq.Application.Filtering.FilterSyntaxException e => (StatusCodes.Status400BadRequest, e.Message),
         NotFoundException e => (StatusCodes.Status404NotFound, e.Message),
         AuthenticationRequiredException e => (StatusCodes.Status401Unauthorized, e.Message),
         AccessDeniedException e => (StatusCodes.Status403Forbidden, e.Message),

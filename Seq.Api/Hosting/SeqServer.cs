@@ -118,6 +118,7 @@ public static class SeqServer
         app.MapDiagnosticsEndpoints();
         app.MapEventEndpoints();
         app.MapBackupEndpoints();
+        app.MapSignalEndpoints();
         return app;
     }
 

@@ -1,4 +1,7 @@
 using System.Buffers;
+using System.Collections.Concurrent;
+using System.Text.Json;
+using Seq.Application.Filtering;
 using Seq.Application.ApiKeys;
 using Seq.Application.Security;
 using Seq.Application.Settings;
@@ -16,8 +19,10 @@ public sealed record IngestionResult(string? MinimumLevelAccepted, int Stored);
 /// so they are never audited one by one and no audit outage can stop them (the auditing spec: "Ingestion will not be
 /// affected"). The caller's permission is checked here because whether one is needed is itself a setting.
 /// </summary>
-public sealed class EventIngestion(ISettingsReadModel settings, IApiKeyReadModel apiKeys, ILogEventWriter writer, TimeProvider clock, IFilterLanguage filters)
+public sealed class EventIngestion(ISettingsReadModel settings, IApiKeyReadModel apiKeys, ILogEventWriter writer, TimeProvider clock)
 {
+    readonly ConcurrentDictionary<string, FilterExpression> _inputFilters = new(StringComparer.Ordinal);
+
     public sealed record Limits(long MaximumPayloadBytes, long MaximumEventBytes);
 
     /// <summary>The limits in force now, and whether <paramref name="principal"/> may ingest at all.</summary>
@@ -68,7 +73,7 @@ public sealed class EventIngestion(ISettingsReadModel settings, IApiKeyReadModel
 
         var events = ClefParser.Parse(payload, limits.MaximumEventBytes, applied);
         var minimum = input.MinimumLevel is null ? 0 : Levels.Rank(input.MinimumLevel);
-        var inputFilter = input.Filter is { } f ? filters.ParseCached(f.Filter) : null;
+        var inputFilter = input.Filter is { } f ? InputFilter(f.Filter) : null;
         var kept = new List<LogEvent>(events.Count);
         var now = clock.GetUtcNow();
         foreach (var e in events)
@@ -76,7 +81,7 @@ public sealed class EventIngestion(ISettingsReadModel settings, IApiKeyReadModel
             if (minimum > 0 && Levels.Rank(e.Level) < minimum)
                 continue;
             var stored = input.UseServerTimestamps ? e with { Timestamp = new DateTimeOffset(now.UtcTicks - now.UtcTicks % 10, TimeSpan.Zero) } : e;
-            if (inputFilter is not null && !filters.Matches(inputFilter, stored))
+            if (inputFilter is not null && !Matches(inputFilter, stored))
                 continue;
             kept.Add(stored);
         }
@@ -85,5 +90,25 @@ public sealed class EventIngestion(ISettingsReadModel settings, IApiKeyReadModel
             await writer.WriteAsync(kept, cancellationToken);
         return new IngestionResult(input.MinimumLevel, kept.Count);
     }
+
+    /// <summary>A key's filter was checked when the key was saved; parsed once, it is kept (a handful of keys, a few texts each).</summary>
+    FilterExpression InputFilter(string text)
+    {
+        if (_inputFilters.TryGetValue(text, out var parsed))
+            return parsed;
+        parsed = FilterParser.Parse(text);
+        if (_inputFilters.Count < 10_000)
+            _inputFilters[text] = parsed;
+        return parsed;
+    }
+
+    static bool Matches(FilterExpression filter, LogEvent e)
+    {
+        using var properties = JsonDocument.Parse(e.PropertiesJson);
+        return FilterEvaluator.Matches(filter, ToFilterEvent(e, properties.RootElement));
+    }
+
+    public static FilterEvent ToFilterEvent(LogEvent e, JsonElement properties) =>
+        new(e.Timestamp, e.Level, e.MessageTemplate, e.RenderedMessage, e.Exception, e.EventType, e.TraceId, e.SpanId, properties);
 }
 

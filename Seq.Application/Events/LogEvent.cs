@@ -1,3 +1,5 @@
+using Seq.Application.Filtering;
+
 namespace Seq.Application.Events;
 
 /// <summary>
@@ -19,7 +21,7 @@ public interface ILogEventWriter
 
 /// <summary>What a search asks of storage; <see cref="Filters"/> are ANDed, each already parsed.</summary>
 public sealed record LogEventQuery(
-    int Count, DateTimeOffset? From, DateTimeOffset? To, string? AfterId, IReadOnlyList<object> Filters);
+    int Count, DateTimeOffset? From, DateTimeOffset? To, string? AfterId, IReadOnlyList<FilterExpression> Filters);
 
 public interface ILogEventReader
 {
@@ -28,7 +30,7 @@ public interface ILogEventReader
 
     bool IsEventId(string id);
 
-    Task<StoredLogEvent?> FindAsync(string id, IReadOnlyList<object> filters, CancellationToken cancellationToken);
+    Task<StoredLogEvent?> FindAsync(string id, IReadOnlyList<FilterExpression> filters, CancellationToken cancellationToken);
 }
 
 /// <summary>A request body that is not valid CLEF; nothing of it was stored (HTTP 400).</summary>

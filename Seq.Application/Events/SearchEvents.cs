@@ -1,8 +1,10 @@
 using MediatR;
 using Seq.Application.Auditing;
 using Seq.Application.EventSourcing;
+using Seq.Application.Filtering;
 using Seq.Application.Pipeline;
 using Seq.Application.Security;
+using Seq.Application.Signals;
 using Seq.Application.Users;
 using Seq.Domain.Security;
 
@@ -24,13 +26,7 @@ public sealed record SearchEventsQuery(string? Filter, string? Signal, int? Coun
 [Demands(Permission.Read)]
 public sealed record GetEventQuery(string Id) : IRequest<StoredLogEvent>;
 
-/// <summary>The filters of the signals named in a search, by id; null when a signal does not exist.</summary>
-public interface ISignalFilters
-{
-    Task<IReadOnlyList<string>?> FiltersOfAsync(string signalId, string? userId, CancellationToken cancellationToken);
-}
-
-sealed class SearchEventsHandler(ILogEventReader reader, IFilterLanguage language, ViewFilters viewFilters, IAuditLog audit, OperationContext operation, ISignalFilters? signals = null)
+sealed class SearchEventsHandler(ILogEventReader reader, ViewFilters viewFilters, IAuditLog audit, OperationContext operation, ISignalsReadModel signals)
     : IRequestHandler<SearchEventsQuery, IReadOnlyList<StoredLogEvent>>
 {
     public async Task<IReadOnlyList<StoredLogEvent>> Handle(SearchEventsQuery request, CancellationToken cancellationToken)
@@ -41,17 +37,17 @@ sealed class SearchEventsHandler(ILogEventReader reader, IFilterLanguage languag
         if (request.AfterId is not null && !reader.IsEventId(request.AfterId))
             throw Invalid("afterId", "afterId is not the id of an event.");
 
-        var filters = new List<object>(await viewFilters.OfCallerAsync(cancellationToken));
+        var filters = new List<FilterExpression>(await viewFilters.OfCallerAsync(cancellationToken));
         if (!string.IsNullOrWhiteSpace(request.Filter))
-            filters.Add(language.Parse(request.Filter));
+            filters.Add(FilterParser.Parse(request.Filter));
         if (!string.IsNullOrWhiteSpace(request.Signal))
         {
             foreach (var signalId in request.Signal.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
             {
-                var signalFilters = signals is null ? null : await signals.FiltersOfAsync(signalId, operation.Principal.UserId, cancellationToken);
-                if (signalFilters is null)
+                var signal = await signals.GetAsync(signalId, cancellationToken);
+                if (signal is null || !SignalAccess.CanSee(operation.Principal, signal.OwnerId))
                     throw new NotFoundException($"There is no signal {signalId}.");
-                filters.AddRange(signalFilters.Select(language.Parse));
+                filters.AddRange(signal.Definition.Filters.Where(f => !string.IsNullOrWhiteSpace(f.Filter)).Select(f => FilterParser.Parse(f.Filter)));
             }
         }
 
@@ -76,13 +72,13 @@ sealed class GetEventHandler(ILogEventReader reader, ViewFilters viewFilters) : 
 }
 
 /// <summary>The view filter of the user the caller acts as (a personal key acts as its owner), parsed.</summary>
-public sealed class ViewFilters(IUserReadModel users, IFilterLanguage language, OperationContext operation)
+public sealed class ViewFilters(IUserReadModel users, OperationContext operation)
 {
-    public async Task<IReadOnlyList<object>> OfCallerAsync(CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<FilterExpression>> OfCallerAsync(CancellationToken cancellationToken)
     {
         if (operation.Principal.UserId is not { } userId)
             return [];
         var user = await users.FindAsync(userId, cancellationToken);
-        return user?.ViewFilter is { Filter: { } filter } && !string.IsNullOrWhiteSpace(filter) ? [language.ParseCached(filter)] : [];
+        return user?.ViewFilter is { Filter: { } filter } && !string.IsNullOrWhiteSpace(filter) ? [FilterParser.Parse(filter)] : [];
     }
 }

@@ -196,5 +196,15 @@ public static class SchemaMigrations
             END
             $$;
             """),
+        new(14, "signals projection", """
+            -- A signal's definition (title, filters, columns, grouping…) is read and written whole, so it is one jsonb value.
+            CREATE TABLE signals (
+                id         text        PRIMARY KEY,
+                owner_id   text        NULL,
+                definition jsonb       NOT NULL,
+                updated    timestamptz NOT NULL
+            );
+            CREATE INDEX signals_owner ON signals (owner_id);
+            """),
     ];
 }

@@ -1,10 +1,11 @@
 using Npgsql;
 using Seq.Application.Events;
+using Seq.Application.Filtering;
 
 namespace Seq.Infrastructure.Events;
 
 /// <summary>Searches stored log events newest first; the filters come translated to SQL over the alias <c>e</c>.</summary>
-public sealed class PostgresLogEventReader(NpgsqlDataSource dataSource, ILogEventFilterTranslator translator) : ILogEventReader
+public sealed class PostgresLogEventReader(NpgsqlDataSource dataSource) : ILogEventReader
 {
     const string Columns = """
         e.timestamp, e.id, e.level, e.message_template, e.rendered_message, e.exception, e.event_type, e.trace_id, e.span_id,
@@ -26,7 +27,7 @@ public sealed class PostgresLogEventReader(NpgsqlDataSource dataSource, ILogEven
             where.Add($"(e.timestamp, e.id) < ({Parameter(command, afterTimestamp)}, {Parameter(command, afterId)})");
         }
         foreach (var filter in query.Filters)
-            where.Add("(" + translator.Translate(filter, command) + ")");
+            where.Add("(" + FilterSql.Translate(filter, command) + ")");
 
         command.CommandText = $"""
             SELECT {Columns} FROM log_events e
@@ -39,22 +40,24 @@ public sealed class PostgresLogEventReader(NpgsqlDataSource dataSource, ILogEven
 
     public bool IsEventId(string id) => LogEventIds.TryParse(id, out _, out _);
 
-    public async Task<StoredLogEvent?> FindAsync(string id, IReadOnlyList<object> filters, CancellationToken cancellationToken)
+    public async Task<StoredLogEvent?> FindAsync(string id, IReadOnlyList<FilterExpression> filters, CancellationToken cancellationToken)
     {
         if (!LogEventIds.TryParse(id, out var timestamp, out var number))
             return null;
         await using var command = dataSource.CreateCommand();
         var where = new List<string> { $"e.timestamp = {Parameter(command, timestamp)}", $"e.id = {Parameter(command, number)}" };
         foreach (var filter in filters)
-            where.Add("(" + translator.Translate(filter, command) + ")");
+            where.Add("(" + FilterSql.Translate(filter, command) + ")");
         command.CommandText = $"SELECT {Columns} FROM log_events e WHERE {string.Join(" AND ", where)}";
         return (await ReadAsync(command, cancellationToken)).SingleOrDefault();
     }
 
     static string Parameter(NpgsqlCommand command, object value)
     {
-        command.Parameters.Add(new NpgsqlParameter { Value = value });
-        return "$" + command.Parameters.Count;
+        // Named, as the filter's translation names its own: Npgsql does not mix named and positional parameters.
+        var name = "event_" + command.Parameters.Count;
+        command.Parameters.Add(new NpgsqlParameter(name, value));
+        return "@" + name;
     }
 
     static async Task<List<StoredLogEvent>> ReadAsync(NpgsqlCommand command, CancellationToken cancellationToken)
@@ -76,10 +79,4 @@ public sealed class PostgresLogEventReader(NpgsqlDataSource dataSource, ILogEven
     }
 
     static string? Text(NpgsqlDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? null : reader.GetString(ordinal);
-}
-
-/// <summary>Turns a parsed filter into a SQL condition over <c>e</c>, adding its parameters to the command.</summary>
-public interface ILogEventFilterTranslator
-{
-    string Translate(object filter, NpgsqlCommand command);
 }

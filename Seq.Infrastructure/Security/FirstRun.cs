@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging;
 using Seq.Application.EventSourcing;
 using Seq.Domain.ApiKeys;
 using Seq.Domain.Security;
+using Seq.Domain.Signals;
 using Seq.Domain.Users;
 
 namespace Seq.Infrastructure.Security;
@@ -70,6 +71,11 @@ public static class FirstRun
             }
             if (!string.IsNullOrEmpty(options.IngestApiKey))
                 appends.Add(IngestApiKey(options.IngestApiKey, scope.ServiceProvider.GetRequiredService<ApiKeyTokens>(), clock));
+            // The shared Warnings signal exists from the first start, committed with the rest of the set-up (issue 13).
+            var (warnings, _) = await store.LoadAsync<Signal>(Signal.StreamIdFor(Signal.WarningsId), cancellationToken);
+            if (!warnings.Exists)
+                appends.Add(new StreamAppend(Signal.StreamIdFor(Signal.WarningsId), Signal.StreamType, 0,
+                    [Signal.Create(Signal.WarningsId, null, Signal.WarningsDefinition, clock.GetUtcNow())]));
             appends.Add(new StreamAppend(InstanceAuthentication.StreamId, InstanceAuthentication.StreamType, 0,
                 [new AuthenticationConfigured(!options.NoAuthentication, options.NoAuthentication ? null : User.AdministratorId, clock.GetUtcNow())]));
 
