@@ -4,6 +4,7 @@ using Seq.Api.Hosting;
 using Seq.Application.Security;
 using Seq.Infrastructure.Auditing;
 using Seq.Infrastructure.Configuration;
+using Seq.Infrastructure.EventSourcing;
 using Seq.Infrastructure.Postgres;
 using Seq.Infrastructure.Security;
 using Seq.Infrastructure.Storage;
@@ -88,6 +89,7 @@ static class Program
                 {
                     IngestApiKey = configuration.EnvironmentAndFile("SEQ_FIRSTRUN_INGESTAPIKEY"),
                 },
+                NodeName = configuration.EnvironmentAndFile("SEQ_API_NODENAME") is { Length: > 0 } nodeName ? nodeName : null,
                 TrustedProxies = (configuration.EnvironmentAndFile("SEQ_API_TRUSTEDPROXIES") ?? "")
                     .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
                 IngestionListenUris = (configuration.EnvironmentAndFile("SEQ_API_INGESTIONLISTENURIS") ?? "")
@@ -121,7 +123,7 @@ static class Program
         }
         catch (Exception e) when (e is PostgresBinariesNotFoundException or EmbeddedPostgresException
                                        or SecretKeyException or SecretProtectionException or HostConfigurationException or FirstRunException
-                                       or StorageRootLockException)
+                                       or StorageRootLockException or SchemaNewerThanBinaryException)
         {
             logger.Fatal("{Problem}", e.Message);
             return 1;

@@ -53,13 +53,14 @@ static class DiagnosticsEndpoints
 
         group.MapGet("/ingestion-log", (IngestionLog log) => Results.Text(log.Text(), "text/plain; charset=utf-8")).Demands(Permission.System);
 
-        group.MapGet("/report", (AuditLog audit) =>
+        group.MapGet("/report", (AuditLog audit, Seq.Api.Hosting.ServerOptions node, AuditSession session) =>
         {
             var report = new StringBuilder()
                 .AppendLine("Seq diagnostic report")
                 .AppendLine($"Generated: {DateTime.UtcNow:O}")
                 .AppendLine($"Version: {typeof(DiagnosticsEndpoints).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion}")
                 .AppendLine($"Runtime: {RuntimeInformation.FrameworkDescription} on {RuntimeInformation.OSDescription}")
+                .AppendLine($"Node: {node.ResolvedNodeName} (audit session {session.Id})")
                 .AppendLine()
                 .AppendLine("Auditing")
                 .AppendLine(AuditingSummary(audit));

@@ -5,6 +5,7 @@ using Seq.Domain.Settings;
 using Seq.Infrastructure.EventSourcing;
 using Npgsql;
 using Seq.Infrastructure.Auditing;
+using Seq.Api.Hosting;
 
 namespace Seq.Api.Endpoints;
 
@@ -49,7 +50,7 @@ static class RootEndpoints
 
     public static void MapHealthEndpoints(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/health", async (NpgsqlDataSource dataSource, AuditLog audit, CancellationToken cancellationToken) =>
+        app.MapGet("/health", async (NpgsqlDataSource dataSource, AuditLog audit, ServerOptions node, CancellationToken cancellationToken) =>
         {
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             timeout.CancelAfter(TimeSpan.FromSeconds(3));
@@ -57,12 +58,12 @@ static class RootEndpoints
             {
                 await using var command = dataSource.CreateCommand("SELECT 1");
                 await command.ExecuteScalarAsync(timeout.Token);
-                return Results.Ok(new { Status = "The Seq node is in service.", Database = "Available", Audit = AuditState(audit), AuditProblem = audit.Problem });
+                return Results.Ok(new { Status = "The Seq node is in service.", Node = node.ResolvedNodeName, Database = "Available", Audit = AuditState(audit), AuditProblem = audit.Problem });
             }
             catch (Exception e) when (e is NpgsqlException or OperationCanceledException or TimeoutException or InvalidOperationException)
             {
                 return Results.Json(
-                    new { Error = "The Seq node is not in service: its database does not answer.", Database = "Unavailable", Audit = AuditState(audit), AuditProblem = audit.Problem },
+                    new { Error = "The Seq node is not in service: its database does not answer.", Node = node.ResolvedNodeName, Database = "Unavailable", Audit = AuditState(audit), AuditProblem = audit.Problem },
                     statusCode: StatusCodes.Status503ServiceUnavailable);
             }
         }).Demands(Permission.Public).WithMetadata(new IgnoresSession());

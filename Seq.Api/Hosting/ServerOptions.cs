@@ -14,6 +14,13 @@ public sealed record ServerOptions(string ConnectionString, IReadOnlyList<string
 
     public LoginThrottleOptions LoginThrottle { get; init; } = LoginThrottleOptions.Default;
 
+    /// <summary>This node's name among several on one database; <see cref="ResolvedNodeName"/> when null.</summary>
+    public string? NodeName { get; init; }
+
+    /// <summary>The configured name, or the machine name and the first listen port (the process id when that port is chosen by the system).</summary>
+    public string ResolvedNodeName =>
+        NodeName ?? $"{Environment.MachineName}:{(ListenUris.Count > 0 && Uri.TryCreate(ListenUris[0].Replace("*", "localhost", StringComparison.Ordinal).Replace("+", "localhost", StringComparison.Ordinal), UriKind.Absolute, out var uri) && uri.Port > 0 ? uri.Port : Environment.ProcessId)}";
+
     /// <summary>Reverse proxies (addresses or CIDR networks) whose X-Forwarded-For and X-Forwarded-Proto are believed.</summary>
     public IReadOnlyList<string> TrustedProxies { get; init; } = [];
 
@@ -36,7 +43,7 @@ public sealed record ServerOptions(string ConnectionString, IReadOnlyList<string
     public TextWriter Console { get; init; } = System.Console.Out;
 
     // The generated ToString would print the connection string, password included.
-    public override string ToString() => $"ServerOptions {{ ListenUris = {string.Join(", ", ListenUris)}, IngestionListenUris = {string.Join(", ", IngestionListenUris)}, Certificate = {Certificate?.Subject ?? "none"}, SecretKey = {SecretKey}, {FirstRun}, {Limits}, {Audit} }}";
+    public override string ToString() => $"ServerOptions {{ Node = {ResolvedNodeName}, ListenUris = {string.Join(", ", ListenUris)}, IngestionListenUris = {string.Join(", ", IngestionListenUris)}, Certificate = {Certificate?.Subject ?? "none"}, SecretKey = {SecretKey}, {FirstRun}, {Limits}, {Audit} }}";
 
     /// <summary>Reads <c>SEQ_API_LISTENURIS</c>: one or more URIs separated by commas or semicolons.</summary>
     public static IReadOnlyList<string> ListenUrisFrom(string? configured)

@@ -24,6 +24,13 @@ public sealed class BackupSchedule(
 
     readonly string _node = $"{Environment.MachineName}/{Environment.ProcessId}";
 
+    /// <summary>
+    /// How long PostgreSQL takes at most to notice that the node holding the backup lock has gone without closing its
+    /// connection (a host that lost power or its network), and so to release the lock to a waiting node. A process
+    /// that is killed closes its socket, and the lock is released at once.
+    /// </summary>
+    public static TimeSpan TakeoverTime { get; set; } = TimeSpan.FromSeconds(30);
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var after = clock.GetUtcNow();
@@ -64,6 +71,7 @@ public sealed class BackupSchedule(
     public async Task<bool> RunOnceAsync(DateOnly day, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await BoundTakeoverAsync(connection, cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         await using (var @lock = new NpgsqlCommand("SELECT pg_advisory_xact_lock($1)", connection, transaction))
         {
@@ -90,6 +98,20 @@ public sealed class BackupSchedule(
         }
         await transaction.CommitAsync(cancellationToken);
         return true;
+    }
+
+    // The server's keepalive probes on the lock connection: idle a third of the time, then four probes. Ignored on a
+    // Unix socket, where a dead peer is seen at once. They stay on the pooled connection afterwards (no reset on
+    // close), which costs nothing.
+    static async Task BoundTakeoverAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
+    {
+        var seconds = Math.Max(4, (int)TakeoverTime.TotalSeconds);
+        await using var keepalive = new NpgsqlCommand(
+            "SELECT set_config('tcp_keepalives_idle', $1, false), set_config('tcp_keepalives_interval', $2, false), set_config('tcp_keepalives_count', '4', false)",
+            connection);
+        keepalive.Parameters.Add(new NpgsqlParameter { Value = (seconds / 3).ToString(CultureInfo.InvariantCulture) });
+        keepalive.Parameters.Add(new NpgsqlParameter { Value = Math.Max(1, (seconds - seconds / 3) / 4).ToString(CultureInfo.InvariantCulture) });
+        await keepalive.ExecuteNonQueryAsync(cancellationToken);
     }
 
     async Task<TimeOnly> TimeOfDayAsync(CancellationToken cancellationToken)

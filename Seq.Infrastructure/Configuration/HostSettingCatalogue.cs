@@ -226,6 +226,8 @@ public static class HostSettingCatalogue
             "The URIs the server listens on, separated by commas (default http://localhost:5341)."),
         new("api", "trustedProxies", HostSettingKind.NetworkList, false,
             "Reverse proxies (addresses or CIDR networks) whose X-Forwarded-For and X-Forwarded-Proto are believed: the client's address and HTTPS come from them."),
+        new("api", "nodeName", HostSettingKind.Text, false,
+            "This node's name, shown by /health and the diagnostics report when several nodes share one database; the machine name and the first listen port when empty."),
         new("api", "ingestionListenUris", HostSettingKind.UriList, false,
             "Further URIs that serve only event ingestion (POST /api/events/raw and /ingest/clef; everything else 404), such as an audit target's port for the servers it audits."),
         new("api", "certificatePath", HostSettingKind.Path, false,

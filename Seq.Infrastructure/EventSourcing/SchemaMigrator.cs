@@ -6,8 +6,12 @@ namespace Seq.Infrastructure.EventSourcing;
 public sealed class SchemaMigrator(NpgsqlDataSource dataSource, ILogger<SchemaMigrator> logger)
 {
     // Any fixed number works as long as nothing else in the database uses it for another purpose.
-    const long MigrationLockId = 0x5E9_5C4E_4D41;
+    internal const long MigrationLockId = 0x5E9_5C4E_4D41;
 
+    /// <summary>The newest schema step this binary knows.</summary>
+    public static int KnownVersion { get; } = SchemaMigrations.All.Max(step => step.Version);
+
+    /// <exception cref="SchemaNewerThanBinaryException">Another node with a newer binary has migrated the schema past this one.</exception>
     public async Task MigrateAsync(CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
@@ -15,7 +19,12 @@ public sealed class SchemaMigrator(NpgsqlDataSource dataSource, ILogger<SchemaMi
         // Even CREATE TABLE IF NOT EXISTS races with itself across sessions, so it runs under the lock too.
         await using (var transaction = await connection.BeginTransactionAsync(cancellationToken))
         {
-            await LockAsync(connection, transaction, cancellationToken);
+            // Several nodes starting at once: one migrates, the others say why they wait, then find nothing to do.
+            if (!await TryLockAsync(connection, transaction, cancellationToken))
+            {
+                logger.LogInformation("Waiting for another node to finish migrating the database schema (advisory lock {LockId})", MigrationLockId);
+                await LockAsync(connection, transaction, cancellationToken);
+            }
             await using var create = new NpgsqlCommand("""
                 CREATE TABLE IF NOT EXISTS schema_migrations (
                     version integer     PRIMARY KEY,
@@ -24,6 +33,12 @@ public sealed class SchemaMigrator(NpgsqlDataSource dataSource, ILogger<SchemaMi
                 )
                 """, connection, transaction);
             await create.ExecuteNonQueryAsync(cancellationToken);
+
+            // An older binary would read and write tables whose meaning it does not know: it refuses to serve.
+            await using var newest = new NpgsqlCommand("SELECT max(version) FROM schema_migrations", connection, transaction);
+            if (await newest.ExecuteScalarAsync(cancellationToken) is int applied && applied > KnownVersion)
+                throw new SchemaNewerThanBinaryException(
+                    $"The database schema is at version {applied}, newer than this seqsvr knows (version {KnownVersion}): another node runs a newer release; upgrade this node to it before starting it.");
             await transaction.CommitAsync(cancellationToken);
         }
 
@@ -54,6 +69,13 @@ public sealed class SchemaMigrator(NpgsqlDataSource dataSource, ILogger<SchemaMi
         }
     }
 
+    static async Task<bool> TryLockAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand("SELECT pg_try_advisory_xact_lock($1)", connection, transaction);
+        command.Parameters.Add(new NpgsqlParameter { Value = MigrationLockId });
+        return await command.ExecuteScalarAsync(cancellationToken) is true;
+    }
+
     static async Task LockAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, CancellationToken cancellationToken)
     {
         await using var command = new NpgsqlCommand("SELECT pg_advisory_xact_lock($1)", connection, transaction);
@@ -61,3 +83,5 @@ public sealed class SchemaMigrator(NpgsqlDataSource dataSource, ILogger<SchemaMi
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 }
+
+public sealed class SchemaNewerThanBinaryException(string message) : Exception(message);

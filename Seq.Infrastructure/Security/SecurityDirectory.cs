@@ -145,11 +145,16 @@ public sealed class SecurityDirectory(NpgsqlDataSource dataSource, ApiKeyTokens 
     }
 }
 
-/// <summary>Keeps the directory current with changes made by other nodes, by listening for their notifications.</summary>
+/// <summary>
+/// Keeps the directory current with changes made by other nodes, by listening for their notifications. While the
+/// notification connection is down it reloads every second instead (so a change on another node still takes effect
+/// within about a second) and reconnects with a growing delay; the reconnection itself reloads.
+/// </summary>
 public sealed class SecurityDirectoryListener(NpgsqlDataSource dataSource, SecurityDirectory directory, ILogger<SecurityDirectoryListener> logger)
     : BackgroundService
 {
     static readonly TimeSpan FullReloadInterval = TimeSpan.FromMinutes(1);
+    static readonly TimeSpan FallbackReloadInterval = TimeSpan.FromSeconds(1);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -168,7 +173,12 @@ public sealed class SecurityDirectoryListener(NpgsqlDataSource dataSource, Secur
                 while (!stoppingToken.IsCancellationRequested)
                 {
                     // Woken by a notification or, failing one, by the interval: either way, reload.
-                    await connection.WaitAsync(FullReloadInterval, stoppingToken);
+                    if (!await connection.WaitAsync(FullReloadInterval, stoppingToken))
+                    {
+                        // A connection that died without a word (a dropped route) would otherwise wait forever.
+                        await using var probe = new NpgsqlCommand("SELECT 1", connection);
+                        await probe.ExecuteScalarAsync(stoppingToken);
+                    }
                     await directory.RefreshAsync(stoppingToken);
                 }
             }
@@ -176,12 +186,13 @@ public sealed class SecurityDirectoryListener(NpgsqlDataSource dataSource, Secur
             {
                 return;
             }
-            catch (Exception e) when (e is NpgsqlException or TimeoutException or InvalidOperationException)
+            catch (Exception e) when (e is NpgsqlException or TimeoutException or InvalidOperationException or System.IO.IOException)
             {
-                logger.LogWarning(e, "Lost the notification connection for user and API key changes; reconnecting in {Delay}", delay);
+                logger.LogWarning(e, "Lost the notification connection for user and API key changes; reloading every {Interval} and reconnecting in {Delay}",
+                    FallbackReloadInterval, delay);
                 try
                 {
-                    await Task.Delay(delay, stoppingToken);
+                    await ReloadPeriodicallyAsync(delay, stoppingToken);
                 }
                 catch (OperationCanceledException)
                 {
@@ -190,5 +201,23 @@ public sealed class SecurityDirectoryListener(NpgsqlDataSource dataSource, Secur
                 delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(30).Ticks));
             }
         }
+    }
+
+    async Task ReloadPeriodicallyAsync(TimeSpan duration, CancellationToken stoppingToken)
+    {
+        var until = DateTime.UtcNow + duration;
+        do
+        {
+            await Task.Delay(FallbackReloadInterval, stoppingToken);
+            try
+            {
+                await directory.RefreshAsync(stoppingToken);
+            }
+            catch (Exception e) when (e is NpgsqlException or TimeoutException or InvalidOperationException)
+            {
+                // Marked stale: requests reload before authenticating until the database answers again.
+            }
+        }
+        while (DateTime.UtcNow < until);
     }
 }
