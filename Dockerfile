@@ -1,9 +1,18 @@
 # Builds the seqsvr image used by docker-compose.yml. The server talks to the PostgreSQL named by
 # SEQ_STORAGE_CONNECTIONSTRING; without it, it would start a private cluster, which this image does not ship.
+# The dashboard (ADR 0037) needs Node.js 20 or later, which the SDK image lacks: it is built in a stage of its own.
+FROM node:20-bookworm-slim AS dashboard
+WORKDIR /src/Seq.Api/Dashboard
+COPY Seq.Api/Dashboard/package.json Seq.Api/Dashboard/package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY Seq.Api/Dashboard/ ./
+RUN npm run --silent build -- --logLevel warn
+
 FROM mcr.microsoft.com/dotnet/sdk:10.0 AS build
 WORKDIR /src
 COPY . .
-RUN dotnet publish Seq.Api/Seq.Api.csproj -c Release -o /app
+COPY --from=dashboard /src/Seq.Api/wwwroot/ Seq.Api/wwwroot/
+RUN dotnet publish Seq.Api/Seq.Api.csproj -c Release -p:SkipDashboard=true -o /app
 
 FROM mcr.microsoft.com/dotnet/aspnet:10.0
 # The base image has neither curl nor wget; the HEALTHCHECK below asks /health with curl.

@@ -50,6 +50,7 @@ public sealed class AuditPipelineTests : IDisposable
         TestServer.StartAsync(o => o with
         {
             Audit = new AuditOptions(directory, null, null),
+            BackupLocation = Path.Combine(directory + "-backups"),
             ConfigureServices = services =>
             {
                 if (probe is null)
@@ -86,18 +87,39 @@ public sealed class AuditPipelineTests : IDisposable
         (await user.PostAsync("/api/users/logout", null)).StatusCode.ShouldBe(HttpStatusCode.OK);
         (await admin.DeleteAsync($"/api/users/{userId}")).StatusCode.ShouldBe(HttpStatusCode.NoContent);
 
-        // The session's first and last lines are the server's own, not a request's.
-        var operations = AuditCatalogue.All.Where(e => e.Events.Any(k => k != AuditEventKind.Advise) && e != AuditCatalogue.SessionStarted && e != AuditCatalogue.SessionEnded).Select(e => $"{e.Category}/{e.Operation}").ToHashSet();
+        object Signal(string title) => new
+        {
+            Title = title, Description = "audited", Filters = new[] { new { Description = "errors", DescriptionIsExcluded = false, Filter = "@Level = 'Error'", FilterNonStrict = "@Level = 'Error'" } },
+            Columns = Array.Empty<object>(), Grouping = "Inferred", ExplicitGroupName = (string?)null, IsProtected = false, IsIndexSuppressed = false, OwnerId = (string?)null,
+        };
+        var signal = await TestServer.ReadAsync(await admin.PostAsJsonAsync("/api/signals", Signal("Audited signal")), HttpStatusCode.Created);
+        var signalId = signal.GetProperty("Id").GetString();
+        (await admin.PutAsJsonAsync($"/api/signals/{signalId}", Signal("Audited signal 2"))).IsSuccessStatusCode.ShouldBeTrue();
+        (await admin.DeleteAsync($"/api/signals/{signalId}")).IsSuccessStatusCode.ShouldBeTrue();
+        (await admin.PutAsJsonAsync("/api/settings/internalerrorreporting", new { InternalErrorReportingEnabled = false, ReplyEmail = (string?)null, UsageTelemetryEnabled = false })).StatusCode.ShouldBe(HttpStatusCode.OK);
+        var backup = await TestServer.ReadAsync(await admin.PostAsync("/api/backups/immediate", null), HttpStatusCode.Created);
+        (await admin.GetAsync($"/api/backups/{backup.GetProperty("Id").GetString()}/download")).StatusCode.ShouldBe(HttpStatusCode.OK);
+
+        // The session's first and last lines, and a restore's record at the start after it, are the server's own, not a request's.
+        var operations = AuditCatalogue.All.Where(e => e.Events.Any(k => k != AuditEventKind.Advise)
+            && e != AuditCatalogue.SessionStarted && e != AuditCatalogue.SessionEnded && e != AuditCatalogue.BackupRestored).Select(e => $"{e.Category}/{e.Operation}").ToHashSet();
         var observed = probe.Observations.Select(o => AuditedOperation.Of(o.Request)!).Select(o => $"{o.Category}/{o.Name}").ToHashSet();
         observed.ShouldBe(operations, ignoreOrder: true);
         probe.Observations.ShouldAllBe(o => o.BeginOnDisk);
 
+        // A Record (a backup's download) is one line written before the effect; every other operation is a Begin and its Complete.
+        string[] Expected((Type Request, string? OperationId, bool BeginOnDisk) o)
+        {
+            var operation = AuditedOperation.Of(o.Request)!;
+            var entry = AuditCatalogue.All.Single(e => e.Category == operation.Category && e.Operation == operation.Name);
+            return entry.Events.SequenceEqual([AuditEventKind.Record]) ? ["Record"] : ["Begin", "Complete"];
+        }
         var events = await server.AuditEventsAsync(all => probe.Observations.All(o =>
-            all.Count(e => e.GetProperty("OperationId").GetString() == o.OperationId) >= 2));
+            all.Count(e => e.GetProperty("OperationId").GetString() == o.OperationId) >= Expected(o).Length));
         foreach (var observation in probe.Observations)
         {
             var ofOperation = events.Where(e => e.GetProperty("OperationId").GetString() == observation.OperationId).Select(e => e.GetProperty("Event").GetString()).ToList();
-            ofOperation.ShouldBe(["Begin", "Complete"], $"{observation.Request.Name} {observation.OperationId}");
+            string.Join(",", ofOperation).ShouldBe(string.Join(",", Expected(observation)), $"{observation.Request.Name} {observation.OperationId}");
         }
     }
 

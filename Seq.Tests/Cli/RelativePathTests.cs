@@ -67,7 +67,7 @@ public sealed class RelativePathTests : IDisposable
         var (exitCode, output, error) = await DotnetRunAsync(Path.Combine(_root, "work"), "audit", "verify", "--key-on-input", "--file", "../missing.ndjson");
 
         exitCode.ShouldBe(1, output + error);
-        error.ShouldContain($"There is no audit file at {Path.Combine(_root, "missing.ndjson")}.");
+        error.ShouldContain($"There is no audit file or folder at {Path.Combine(_root, "missing.ndjson")}.");
     }
 
     public void Dispose()

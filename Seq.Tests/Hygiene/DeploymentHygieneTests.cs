@@ -42,14 +42,15 @@ public sealed partial class DeploymentHygieneTests
         var compose = File.ReadAllText(Path.Combine(Root, "docker-compose.yml"));
         var seq = ServiceBlock().Matches(compose).Single(m => m.Groups["name"].Value == "seq").Value;
 
-        var healthcheck = seq[seq.IndexOf("    healthcheck:", StringComparison.Ordinal)..];
-        healthcheck.ShouldContain("\"curl\", \"-fsS\"");
-        healthcheck.ShouldContain("http://127.0.0.1:5341/health");
+        // The service keeps the image's HEALTHCHECK (it declares none of its own that could drift from it).
+        seq.ShouldNotContain("    healthcheck:");
 
         // The runtime stage (after the last FROM) must have curl: the aspnet base image has neither curl nor wget.
         var dockerfile = File.ReadAllText(Path.Combine(Root, "Dockerfile"));
         var runtime = dockerfile[dockerfile.LastIndexOf("\nFROM ", StringComparison.Ordinal)..];
         runtime.ShouldMatch(@"apt-get install[^\n]*\bcurl\b");
+        runtime.ShouldContain("HEALTHCHECK_URL=http://127.0.0.1:5341/health");
+        runtime.ShouldMatch(@"HEALTHCHECK [^\n]*\\\n\s+CMD curl -fsS [^\n]*\$HEALTHCHECK_URL");
     }
 
     // A .dockerignore line (Go filepath.Match, relative to the context root) that excludes the path or a directory above it.
