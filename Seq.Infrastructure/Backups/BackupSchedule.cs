@@ -53,6 +53,11 @@ public sealed class BackupSchedule(
             {
                 return;
             }
+            catch (ObjectDisposedException)
+            {
+                // A start that failed (a port in use) disposes the database before the host stops its services.
+                return;
+            }
             catch (Exception e)
             {
                 logger.LogError(e, "The scheduled backup failed; the next attempt is at the next scheduled time");

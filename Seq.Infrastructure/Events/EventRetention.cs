@@ -89,7 +89,11 @@ public sealed class EventRetention(NpgsqlDataSource dataSource, ISettingsReadMod
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
-            // The server is stopping (or never finished starting): not a failure of retention.
+            // The server is stopping: not a failure of retention.
+        }
+        catch (ObjectDisposedException)
+        {
+            // A start that failed (a port in use) disposes the database before the host stops its services.
         }
     }
 }
