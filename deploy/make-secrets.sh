@@ -32,7 +32,7 @@ create audit_secret_key sh -c 'head -c 32 /dev/urandom | base64'
 create seq_admin_password random_alnum 24
 create audit_admin_password random_alnum 24
 # The Ingest-only key the audit instance creates at its first start and the main server sends its audit events with.
-create audit_ingest_api_key random_alnum 24
+create audit_ingest_api_key random_alnum 32
 
 create seq_connection_string sh -c 'printf "Host=postgres;Port=5432;Database=seq;Username=seq;Password=%s" "$(cat secrets/postgres_password)"'
 create audit_connection_string sh -c 'printf "Host=postgres-audit;Port=5432;Database=seqaudit;Username=seqaudit;Password=%s" "$(cat secrets/audit_postgres_password)"'

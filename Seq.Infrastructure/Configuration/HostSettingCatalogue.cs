@@ -269,7 +269,7 @@ public static class HostSettingCatalogue
         new("diagnostics", "seqServerApiKey", HostSettingKind.Text, true,
             "The API key used to send the server's own log to diagnostics.seqServerUrl."),
         new("firstRun", "ingestApiKey", HostSettingKind.Text, true,
-            "The token (24 letters and digits) of a shared Ingest-only API key created at first start, such as an audit target's key for the servers it audits."),
+            "The token (20 to 100 letters, digits or - _ . ~, at least 16 different; as for a client-chosen token) of a shared Ingest-only API key created at first start, such as an audit target's key for the servers it audits."),
     ];
 
     public static bool TryFind(string key, out HostSetting setting)

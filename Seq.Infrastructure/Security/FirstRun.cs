@@ -1,3 +1,4 @@
+using Seq.Application.ApiKeys;
 using System.Security.Cryptography;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -116,10 +117,9 @@ public static class FirstRun
     /// <summary>A shared key allowed only to ingest, stored as every key is: its prefix and a keyed hash, never the token.</summary>
     static StreamAppend IngestApiKey(string token, ApiKeyTokens tokens, TimeProvider clock)
     {
-        if (!ApiKeyTokens.IsWellFormed(token))
-            throw new FirstRunException(
-                $"SEQ_FIRSTRUN_INGESTAPIKEY must be {ApiKeyTokens.TokenLength} letters and digits, as generated tokens are " +
-                $"(for example from `tr -dc A-Za-z0-9 </dev/urandom | head -c {ApiKeyTokens.TokenLength}`).");
+        // The same rule as a token a client chooses for a shared key through the API (ADR 0005).
+        if (ClientChosenTokens.Weakness(token) is { } weakness)
+            throw new FirstRunException($"SEQ_FIRSTRUN_INGESTAPIKEY is refused: {weakness} For example: `tr -dc A-Za-z0-9 </dev/urandom | head -c 32`.");
         var salt = RandomNumberGenerator.GetBytes(ApiKeyTokens.SaltLength);
         var id = ApiKey.NewId();
         var created = ApiKey.Create(id, IngestApiKeyTitle, token[..ApiKeyTokens.PrefixLength], salt, tokens.ComputeHash(token, salt),

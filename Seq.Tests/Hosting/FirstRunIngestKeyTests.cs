@@ -28,12 +28,18 @@ public sealed class FirstRunIngestKeyTests
     }
 
     [Fact]
-    public async Task A_token_that_is_not_shaped_like_a_generated_one_stops_the_first_start_without_repeating_it()
+    public async Task A_token_too_weak_for_a_client_chosen_one_stops_the_first_start_without_repeating_it()
     {
         var problem = await Should.ThrowAsync<FirstRunException>(() =>
             TestServer.StartAsync(o => o with { FirstRun = o.FirstRun with { IngestApiKey = "short-and-weak" } }));
 
         problem.Message.ShouldContain("SEQ_FIRSTRUN_INGESTAPIKEY");
         problem.Message.ShouldNotContain("short-and-weak");
+
+        // Long enough, but too few different characters: the API's rule for a client-chosen token refuses it too.
+        var repetitive = await Should.ThrowAsync<FirstRunException>(() =>
+            TestServer.StartAsync(o => o with { FirstRun = o.FirstRun with { IngestApiKey = "abababababababababababab" } }));
+        repetitive.Message.ShouldContain("different characters");
+        repetitive.Message.ShouldNotContain("abababababababababababab");
     }
 }
