@@ -46,7 +46,8 @@ public sealed class HostTests : IAsyncLifetime
         await using (var admin = new NpgsqlConnection(await TestPostgres.ServerConnectionStringAsync()))
         {
             await admin.OpenAsync();
-            await using var drop = new NpgsqlCommand($"DROP DATABASE \"{database}\" WITH (FORCE)", admin);
+            // DROP DATABASE waits for a checkpoint, which on a loaded machine can outlast Npgsql's default 30 s.
+            await using var drop = new NpgsqlCommand($"DROP DATABASE \"{database}\" WITH (FORCE)", admin) { CommandTimeout = 300 };
             await drop.ExecuteNonQueryAsync();
         }
 

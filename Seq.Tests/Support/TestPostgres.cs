@@ -59,7 +59,32 @@ public static partial class TestPostgres
         // Stopped before the run's root is removed; if the test host is killed first, the janitor stops it instead.
         TestDirectories.AtEndOfRun(() => cluster.StopAsync().GetAwaiter().GetResult());
 
-        return cluster.ConnectionStringFor("postgres");
+        var connectionString = cluster.ConnectionStringFor("postgres");
+        await SkipDurabilityAsync(connectionString);
+        return connectionString;
+    }
+
+    /// <summary>
+    /// The run's shared cluster is thrown away at the end, so PostgreSQL's own crash safety buys nothing here and costs
+    /// every test's commits, database creations and drops a wait for the disk. What commits and what other sessions see
+    /// is unchanged. The servers the tests start as processes keep the production settings of their own clusters, and
+    /// the server's own files (audit, key, configuration) are synced as always.
+    /// </summary>
+    static async Task SkipDurabilityAsync(string connectionString)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync();
+        foreach (var statement in new[]
+                 {
+                     "ALTER SYSTEM SET fsync = off",
+                     "ALTER SYSTEM SET synchronous_commit = off",
+                     "ALTER SYSTEM SET full_page_writes = off",
+                     "SELECT pg_reload_conf()",
+                 })
+        {
+            await using var command = new NpgsqlCommand(statement, connection);
+            await command.ExecuteNonQueryAsync();
+        }
     }
 
     [GeneratedRegex("^[a-z_][a-z0-9_]{0,39}$")]
