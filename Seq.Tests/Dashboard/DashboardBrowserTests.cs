@@ -208,6 +208,7 @@ public sealed partial class DashboardBrowserTests(BrowserFixture fixture) : ICla
         await narrow.Page.GetByRole(AriaRole.Button, new() { Name = "Search", Exact = true }).ClickAsync();
         await narrow.Page.Locator("li.event, [data-testid=no-events]").First.WaitForAsync();
         (await narrow.Page.EvaluateAsync<bool>("() => document.documentElement.scrollWidth > window.innerWidth")).ShouldBeFalse();
+        await narrow.ScreenshotAsync("events-narrow");
         (await narrow.ViolationsAsync()).ShouldBeEmpty();
 
         await narrow.Page.GetByRole(AriaRole.Button, new() { Name = "Sign out" }).ClickAsync();
