@@ -13,6 +13,7 @@ public sealed class BrowserFixture : IAsyncLifetime
     public const string ChromiumPath = "/usr/bin/chromium";
 
     IPlaywright? _playwright;
+    readonly string _backups = TestDirectories.NewPath("dashboard-backups");
 
     public TestServer Server { get; private set; } = null!;
     public IBrowser Browser { get; private set; } = null!;
@@ -21,7 +22,7 @@ public sealed class BrowserFixture : IAsyncLifetime
     {
         if (!File.Exists(ChromiumPath))
             throw new InvalidOperationException($"The dashboard's browser tests need Chromium at {ChromiumPath}: apt-get install -y chromium");
-        var serverStart = TestServer.StartAsync();
+        var serverStart = TestServer.StartAsync(o => o with { BackupLocation = _backups });
         _playwright = await Playwright.CreateAsync();
         Browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions { ExecutablePath = ChromiumPath, Headless = true });
         Server = await serverStart;
@@ -34,6 +35,7 @@ public sealed class BrowserFixture : IAsyncLifetime
         _playwright?.Dispose();
         if (Server is not null)
             await Server.DisposeAsync();
+        TestDirectories.Delete(_backups);
     }
 
     /// <summary>

@@ -204,6 +204,11 @@ public sealed partial class DashboardBrowserTests(BrowserFixture fixture) : ICla
         var overflow = await narrow.Page.EvaluateAsync<bool>("() => document.documentElement.scrollWidth > window.innerWidth");
         overflow.ShouldBeFalse();
         await narrow.ScreenshotAsync("users-narrow");
+        await narrow.Page.GotoAsync("/#/events");
+        await narrow.Page.GetByRole(AriaRole.Button, new() { Name = "Search", Exact = true }).ClickAsync();
+        await narrow.Page.Locator("li.event, [data-testid=no-events]").First.WaitForAsync();
+        (await narrow.Page.EvaluateAsync<bool>("() => document.documentElement.scrollWidth > window.innerWidth")).ShouldBeFalse();
+        await narrow.ScreenshotAsync("events-narrow");
         (await narrow.ViolationsAsync()).ShouldBeEmpty();
 
         await narrow.Page.GetByRole(AriaRole.Button, new() { Name = "Sign out" }).ClickAsync();

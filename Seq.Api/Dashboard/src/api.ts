@@ -109,3 +109,48 @@ export interface Feed {
 }
 
 export const encode = encodeURIComponent;
+
+export interface SignalFilter {
+  Description: string | null;
+  DescriptionIsExcluded: boolean;
+  Filter: string;
+  FilterNonStrict: string | null;
+}
+
+export interface Signal {
+  Id: string;
+  Title: string;
+  Description: string | null;
+  Filters: SignalFilter[];
+  Columns: { Expression: string }[];
+  Grouping: string;
+  ExplicitGroupName: string | null;
+  IsProtected: boolean;
+  IsIndexSuppressed: boolean;
+  OwnerId: string | null;
+}
+
+export interface EventProperty {
+  Name: string;
+  Value: unknown;
+}
+
+export interface LogEvent {
+  Id: string;
+  Timestamp: string;
+  Level: string | null;
+  RenderedMessage: string | null;
+  MessageTemplate: string | null;
+  Exception: string | null;
+  TraceId: string | null;
+  SpanId: string | null;
+  Properties: EventProperty[];
+}
+
+export interface Backup {
+  Id: string;
+  CreatedAt: string;
+  Filename: string;
+  FileSizeBytes: number;
+  Links: { Download: string };
+}

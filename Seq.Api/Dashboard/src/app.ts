@@ -8,6 +8,9 @@ import * as apiKeys from './screens/apikeys';
 import * as settings from './screens/settings';
 import * as diagnostics from './screens/diagnostics';
 import * as home from './screens/home';
+import * as events from './screens/events';
+import * as signals from './screens/signals';
+import * as backups from './screens/backups';
 
 /** A screen: shown in the navigation only when the signed-in user holds its permission. */
 interface Screen {
@@ -20,9 +23,12 @@ interface Screen {
 
 const screens: Screen[] = [
   { route: '', title: 'Overview', permission: null, view: home.view, enter: home.enter },
+  { route: 'events', title: 'Events', permission: 'Read', view: events.view, enter: events.enter },
+  { route: 'signals', title: 'Signals', permission: 'Read', view: signals.view, enter: signals.enter },
   { route: 'users', title: 'Users', permission: 'Organization', view: users.view, enter: users.enter },
   { route: 'apikeys', title: 'API keys', permission: 'Write', view: apiKeys.view, enter: apiKeys.enter },
   { route: 'settings', title: 'Settings', permission: 'Read', view: settings.view, enter: settings.enter },
+  { route: 'backups', title: 'Backups', permission: 'System', view: backups.view, enter: backups.enter },
   { route: 'diagnostics', title: 'Diagnostics', permission: 'Read', view: diagnostics.view, enter: diagnostics.enter },
   { route: 'account', title: 'My account', permission: null, view: account.view, enter: account.enter },
 ];
