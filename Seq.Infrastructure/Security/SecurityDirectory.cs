@@ -181,14 +181,11 @@ public sealed class SecurityDirectoryListener(
                 delay = TimeSpan.FromSeconds(1);
                 while (!stoppingToken.IsCancellationRequested)
                 {
-                    // Woken by a notification or, failing one, by the interval: either way, reload. The reload runs on
-                    // another connection and comes before the probe, so a listening connection that went silent (a
-                    // route dropped without a word, a stalled backend) cannot hold back the reload that stands in for
-                    // its notifications.
+                    // Woken by a notification or, failing one, by the interval: either way, reload.
                     var notified = await connection.WaitAsync(options.ReloadInterval, stoppingToken);
                     await directory.RefreshAsync(stoppingToken);
                     if (!notified)
-                        await ListenAsync(connection, stoppingToken, options.ProbeTimeout);
+                        await ProbeAsync(connection, stoppingToken);
                 }
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -210,6 +207,26 @@ public sealed class SecurityDirectoryListener(
                 delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(30).Ticks));
             }
         }
+    }
+
+    // The reloads go on, on other connections, while the probe waits: a listening connection that went silent (a
+    // route dropped without a word, a stalled backend) must not hold back the reload that stands in for its
+    // notifications until the probe gives up on it.
+    async Task ProbeAsync(NpgsqlConnection connection, CancellationToken stoppingToken)
+    {
+        var probe = ListenAsync(connection, stoppingToken, options.ProbeTimeout);
+        while (await Task.WhenAny(probe, Task.Delay(options.ReloadInterval, stoppingToken)) != probe)
+        {
+            try
+            {
+                await directory.RefreshAsync(stoppingToken);
+            }
+            catch (Exception e) when (e is NpgsqlException or TimeoutException or InvalidOperationException)
+            {
+                // Marked stale: requests reload before authenticating until the database answers again.
+            }
+        }
+        await probe;
     }
 
     // LISTEN again on a channel already listened to changes nothing, so it doubles as the probe of an idle connection
