@@ -12,10 +12,10 @@ public sealed class ProjectionRebuild(NpgsqlDataSource dataSource, EventSerializ
 {
     const int PageSize = 2000;
 
+    readonly IInlineProjection[] _projections = [.. projections];
+
     /// <summary>The advisory lock under which nodes sharing a database rebuild one at a time (any number nothing else uses).</summary>
     public const long LockId = 0x5E9_4EB1_D001;
-
-    readonly IInlineProjection[] _projections = [.. projections];
 
     /// <summary>
     /// In a transaction of its own that holds appends off (a share lock on streams) until it commits, under
