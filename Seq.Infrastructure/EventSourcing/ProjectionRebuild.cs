@@ -11,7 +11,6 @@ namespace Seq.Infrastructure.EventSourcing;
 public sealed class ProjectionRebuild(NpgsqlDataSource dataSource, EventSerializer serializer, IEnumerable<IInlineProjection> projections)
 {
     const int PageSize = 2000;
-
     readonly IInlineProjection[] _projections = [.. projections];
 
     /// <summary>The advisory lock under which nodes sharing a database rebuild one at a time (any number nothing else uses).</summary>
