@@ -40,6 +40,7 @@ public static class DependencyInjection
         services.AddSingleton<SecurityDirectory>();
         services.AddSingleton<ISecurityDirectory>(provider => provider.GetRequiredService<SecurityDirectory>());
         services.AddSingleton<IAppendObserver>(provider => provider.GetRequiredService<SecurityDirectory>());
+        services.TryAddSingleton(SecurityDirectoryListenerOptions.Default);
         services.AddHostedService<SecurityDirectoryListener>();
         services.AddSingleton<InstanceAuthenticationState>();
         services.AddSingleton<IPasswordHashing>(_ => new PasswordHashingPool(

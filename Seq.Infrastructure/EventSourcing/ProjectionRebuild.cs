@@ -13,11 +13,21 @@ public sealed class ProjectionRebuild(NpgsqlDataSource dataSource, EventSerializ
     const int PageSize = 2000;
     readonly IInlineProjection[] _projections = [.. projections];
 
-    /// <summary>In a transaction of its own that holds appends off (a share lock on streams) until it commits.</summary>
+    /// <summary>The advisory lock under which nodes sharing a database rebuild one at a time (any number nothing else uses).</summary>
+    public const long LockId = 0x5E9_4EB1_D001;
+
+    /// <summary>
+    /// In a transaction of its own that holds appends off (a share lock on streams) until it commits, under
+    /// <see cref="LockId"/> so that one node at a time rebuilds.
+    /// </summary>
     public async Task<long> RunAsync(CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        // Two nodes asked at once would each empty the tables and replay into them; the second waits for the first
+        // to commit, then rebuilds again from the same events. (A restore needs no such lock: its TRUNCATE already
+        // excludes this rebuild and other restores.)
+        await AdvisoryLocks.TakeAsync(connection, transaction, LockId, cancellationToken);
         await using (var @lock = new NpgsqlCommand("LOCK TABLE streams IN SHARE MODE", connection, transaction))
             await @lock.ExecuteNonQueryAsync(cancellationToken);
         var replayed = await RunAsync(connection, transaction, cancellationToken);

@@ -20,10 +20,10 @@ public sealed class SchemaMigrator(NpgsqlDataSource dataSource, ILogger<SchemaMi
         await using (var transaction = await connection.BeginTransactionAsync(cancellationToken))
         {
             // Several nodes starting at once: one migrates, the others say why they wait, then find nothing to do.
-            if (!await TryLockAsync(connection, transaction, cancellationToken))
+            if (!await AdvisoryLocks.TryTakeAsync(connection, transaction, MigrationLockId, cancellationToken))
             {
                 logger.LogInformation("Waiting for another node to finish migrating the database schema (advisory lock {LockId})", MigrationLockId);
-                await LockAsync(connection, transaction, cancellationToken);
+                await AdvisoryLocks.TakeAsync(connection, transaction, MigrationLockId, cancellationToken);
             }
             await using var create = new NpgsqlCommand("""
                 CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -45,7 +45,7 @@ public sealed class SchemaMigrator(NpgsqlDataSource dataSource, ILogger<SchemaMi
         foreach (var step in SchemaMigrations.All)
         {
             await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-            await LockAsync(connection, transaction, cancellationToken);
+            await AdvisoryLocks.TakeAsync(connection, transaction, MigrationLockId, cancellationToken);
 
             await using (var check = new NpgsqlCommand("SELECT 1 FROM schema_migrations WHERE version = $1", connection, transaction))
             {
@@ -67,20 +67,6 @@ public sealed class SchemaMigrator(NpgsqlDataSource dataSource, ILogger<SchemaMi
             await transaction.CommitAsync(cancellationToken);
             logger.LogInformation("Applied schema step {SchemaVersion} ({SchemaStep})", step.Version, step.Name);
         }
-    }
-
-    static async Task<bool> TryLockAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, CancellationToken cancellationToken)
-    {
-        await using var command = new NpgsqlCommand("SELECT pg_try_advisory_xact_lock($1)", connection, transaction);
-        command.Parameters.Add(new NpgsqlParameter { Value = MigrationLockId });
-        return await command.ExecuteScalarAsync(cancellationToken) is true;
-    }
-
-    static async Task LockAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, CancellationToken cancellationToken)
-    {
-        await using var command = new NpgsqlCommand("SELECT pg_advisory_xact_lock($1)", connection, transaction);
-        command.Parameters.Add(new NpgsqlParameter { Value = MigrationLockId });
-        await command.ExecuteNonQueryAsync(cancellationToken);
     }
 }
 

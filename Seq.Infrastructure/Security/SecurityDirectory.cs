@@ -13,7 +13,7 @@ namespace Seq.Infrastructure.Security;
 /// <summary>
 /// Users and API keys in memory, as an immutable snapshot swapped whole. It is reloaded after every local append of
 /// a user or key event (before the request that made it is answered), whenever another node's append notifies
-/// channel <c>seq_security_changed</c>, and every minute regardless. A reload that fails marks it stale, and the
+/// channel <c>seq_security_changed</c>, and every <see cref="SecurityDirectoryListenerOptions.ReloadInterval"/> regardless. A reload that fails marks it stale, and the
 /// next request that authenticates against it reloads first.
 /// </summary>
 public sealed class SecurityDirectory(NpgsqlDataSource dataSource, ApiKeyTokens tokens) : ISecurityDirectory, IAppendObserver
@@ -145,15 +145,25 @@ public sealed class SecurityDirectory(NpgsqlDataSource dataSource, ApiKeyTokens 
     }
 }
 
+/// <param name="ReloadInterval">How often the directory is reloaded when no notification has come, and the listening
+/// connection probed: the bound on how stale a node can be whose listening connection went silent without closing.</param>
+/// <param name="ProbeTimeout">How long the probe of an idle listening connection may take before the connection is
+/// given up as dead (rounded up to whole seconds).</param>
+public sealed record SecurityDirectoryListenerOptions(TimeSpan ReloadInterval, TimeSpan ProbeTimeout)
+{
+    public static SecurityDirectoryListenerOptions Default { get; } = new(TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(5));
+}
+
 /// <summary>
-/// Keeps the directory current with changes made by other nodes, by listening for their notifications. While the
-/// notification connection is down it reloads every second instead (so a change on another node still takes effect
-/// within about a second) and reconnects with a growing delay; the reconnection itself reloads.
+/// Keeps the directory current with changes made by other nodes, by listening for their notifications, and reloads
+/// every <see cref="SecurityDirectoryListenerOptions.ReloadInterval"/> regardless. While the notification connection
+/// is down it reloads every second instead (so a change on another node still takes effect within about a second)
+/// and reconnects with a growing delay; the reconnection itself reloads.
 /// </summary>
-public sealed class SecurityDirectoryListener(NpgsqlDataSource dataSource, SecurityDirectory directory, ILogger<SecurityDirectoryListener> logger)
+public sealed class SecurityDirectoryListener(
+    NpgsqlDataSource dataSource, SecurityDirectory directory, SecurityDirectoryListenerOptions options, ILogger<SecurityDirectoryListener> logger)
     : BackgroundService
 {
-    static readonly TimeSpan FullReloadInterval = TimeSpan.FromMinutes(1);
     static readonly TimeSpan FallbackReloadInterval = TimeSpan.FromSeconds(1);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -164,8 +174,7 @@ public sealed class SecurityDirectoryListener(NpgsqlDataSource dataSource, Secur
             try
             {
                 await using var connection = await dataSource.OpenConnectionAsync(stoppingToken);
-                await using (var listen = new NpgsqlCommand($"LISTEN {UsersProjection.SecurityChangedChannel}", connection))
-                    await listen.ExecuteNonQueryAsync(stoppingToken);
+                await ListenAsync(connection, stoppingToken);
 
                 // Anything committed while no connection was listening is picked up by this reload.
                 await directory.RefreshAsync(stoppingToken);
@@ -173,13 +182,10 @@ public sealed class SecurityDirectoryListener(NpgsqlDataSource dataSource, Secur
                 while (!stoppingToken.IsCancellationRequested)
                 {
                     // Woken by a notification or, failing one, by the interval: either way, reload.
-                    if (!await connection.WaitAsync(FullReloadInterval, stoppingToken))
-                    {
-                        // A connection that died without a word (a dropped route) would otherwise wait forever.
-                        await using var probe = new NpgsqlCommand("SELECT 1", connection);
-                        await probe.ExecuteScalarAsync(stoppingToken);
-                    }
+                    var notified = await connection.WaitAsync(options.ReloadInterval, stoppingToken);
                     await directory.RefreshAsync(stoppingToken);
+                    if (!notified)
+                        await ProbeAsync(connection, stoppingToken);
                 }
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -201,6 +207,36 @@ public sealed class SecurityDirectoryListener(NpgsqlDataSource dataSource, Secur
                 delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(30).Ticks));
             }
         }
+    }
+
+    // The reloads go on, on other connections, while the probe waits: a listening connection that went silent (a
+    // route dropped without a word, a stalled backend) must not hold back the reload that stands in for its
+    // notifications until the probe gives up on it.
+    async Task ProbeAsync(NpgsqlConnection connection, CancellationToken stoppingToken)
+    {
+        var probe = ListenAsync(connection, stoppingToken, options.ProbeTimeout);
+        while (await Task.WhenAny(probe, Task.Delay(options.ReloadInterval, stoppingToken)) != probe)
+        {
+            try
+            {
+                await directory.RefreshAsync(stoppingToken);
+            }
+            catch (Exception e) when (e is NpgsqlException or TimeoutException or InvalidOperationException)
+            {
+                // Marked stale: requests reload before authenticating until the database answers again.
+            }
+        }
+        await probe;
+    }
+
+    // LISTEN again on a channel already listened to changes nothing, so it doubles as the probe of an idle connection
+    // (and the backend's last statement stays one an operator recognises in pg_stat_activity).
+    static async Task ListenAsync(NpgsqlConnection connection, CancellationToken cancellationToken, TimeSpan? timeout = null)
+    {
+        await using var listen = new NpgsqlCommand($"LISTEN {UsersProjection.SecurityChangedChannel}", connection);
+        if (timeout is { } bound)
+            listen.CommandTimeout = Math.Max(1, (int)Math.Ceiling(bound.TotalSeconds));
+        await listen.ExecuteNonQueryAsync(cancellationToken);
     }
 
     async Task ReloadPeriodicallyAsync(TimeSpan duration, CancellationToken stoppingToken)

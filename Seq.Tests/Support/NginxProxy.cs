@@ -6,7 +6,7 @@ using System.Security.Cryptography.X509Certificates;
 namespace Seq.Tests.Support;
 
 /// <summary>
-/// Debian's nginx running <c>deploy/nginx.conf</c> on loopback in front of a test server: the file shipped for
+/// Debian's nginx running <c>deploy/nginx.conf</c> (or <c>deploy/nginx-scale.conf</c>) on loopback in front of test servers: the file shipped for
 /// deployment, with only its ports, upstream and certificate paths replaced. <c>.ci/run</c> installs nginx when missing.
 /// </summary>
 public sealed class NginxProxy : IAsyncDisposable
@@ -25,7 +25,22 @@ public sealed class NginxProxy : IAsyncDisposable
     public Uri HttpAddress { get; }
     public Uri HttpsAddress { get; }
 
-    public static async Task<NginxProxy> StartAsync(Uri upstream, X509Certificate2 certificate, string directory)
+    public static Task<NginxProxy> StartAsync(Uri upstream, X509Certificate2 certificate, string directory) =>
+        StartSiteAsync("nginx.conf", [("http://seq:5341", $"http://{upstream.Authority}")], certificate, directory);
+
+    /// <summary>
+    /// <c>deploy/nginx-scale.conf</c> (the compose scale profile's proxy) with its upstream block holding
+    /// <paramref name="nodes"/> instead of the two compose services: requests go to them in turn.
+    /// </summary>
+    public static Task<NginxProxy> StartRoundRobinAsync(IReadOnlyList<Uri> nodes, X509Certificate2 certificate, string directory) =>
+        StartSiteAsync("nginx-scale.conf",
+            [
+                ("    server seq:5341 max_fails=1 fail_timeout=5s;\n    server seq-2:5341 max_fails=1 fail_timeout=5s;\n",
+                    string.Concat(nodes.Select(node => $"    server {node.Authority} max_fails=1 fail_timeout=5s;\n"))),
+            ],
+            certificate, directory);
+
+    static async Task<NginxProxy> StartSiteAsync(string siteFile, IReadOnlyList<(string Shipped, string Local)> upstreams, X509Certificate2 certificate, string directory)
     {
         var nginx = new[] { "/usr/sbin/nginx" }.Concat((Environment.GetEnvironmentVariable("PATH") ?? "").Split(':').Select(p => Path.Combine(p, "nginx")))
             .FirstOrDefault(File.Exists) ?? throw new InvalidOperationException("nginx is not installed: apt-get install nginx (.ci/run does it when missing).");
@@ -34,17 +49,16 @@ public sealed class NginxProxy : IAsyncDisposable
         var (certificatePath, keyPath) = TestCertificates.WritePem(certificate, directory);
         var (httpPort, httpsPort) = (FreePort(), FreePort());
 
-        var site = File.ReadAllText(Path.Combine(RepositoryRoot(), "deploy", "nginx.conf"));
+        var site = File.ReadAllText(Path.Combine(RepositoryRoot(), "deploy", siteFile)).ReplaceLineEndings("\n");
         foreach (var (shipped, local) in new[]
                  {
                      ("listen 80;", $"listen 127.0.0.1:{httpPort};"),
                      ("listen 443 ssl http2;", $"listen 127.0.0.1:{httpsPort} ssl http2;"),
-                     ("http://seq:5341", $"http://{upstream.Authority}"),
                      ("/etc/nginx/tls/server.crt", certificatePath),
                      ("/etc/nginx/tls/server.key", keyPath),
-                 })
+                 }.Concat(upstreams))
         {
-            site.ShouldContain(shipped, customMessage: "deploy/nginx.conf changed shape; update the test's substitutions");
+            site.ShouldContain(shipped, customMessage: $"deploy/{siteFile} changed shape; update the test's substitutions");
             site = site.Replace(shipped, local, StringComparison.Ordinal);
         }
         File.WriteAllText(Path.Combine(directory, "site.conf"), site);
