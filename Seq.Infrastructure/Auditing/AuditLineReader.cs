@@ -1,5 +1,7 @@
+using System.Buffers.Text;
 using System.Collections.Concurrent;
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Json;
 
@@ -37,12 +39,97 @@ public sealed class AuditLine
     public string? PrincipalType { get; set; }
     public string? Category { get; set; }
     public string? Operation { get; set; }
-    public string? OperationId { get; set; }
+    /// <summary>The <c>OperationId</c>; a GUID in the server's form is kept as 16 bytes and becomes text only when asked for.</summary>
+    public string? OperationId
+    {
+        get => _operationId ??= _hasOperationGuid ? _operationGuid.ToString("D") : null;
+        set
+        {
+            _operationId = value;
+            _hasOperationGuid = false;
+        }
+    }
+
+    string? _operationId;
+    Guid _operationGuid;
+    bool _hasOperationGuid;
+
+    public bool HasOperationId => _hasOperationGuid || _operationId is not null;
+
+    /// <summary>The <c>OperationId</c> as a GUID, when it was written as the server writes one (36 lowercase characters).</summary>
+    public bool TryGetOperationGuid(out Guid id)
+    {
+        id = _operationGuid;
+        return _hasOperationGuid;
+    }
+
+    internal void SetOperationGuid(Guid id)
+    {
+        _operationId = null;
+        _operationGuid = id;
+        _hasOperationGuid = true;
+    }
     public string? Event { get; set; }
     public string? HttpRequestMethod { get; set; }
     public string? HttpRequestPath { get; set; }
     public string? RemoteIPAddress { get; set; }
-    public string? Chain { get; set; }
+    /// <summary><c>AuditChain</c>; 64 lowercase hex digits are kept as their 32 bytes and become text only when asked for.</summary>
+    public string? Chain
+    {
+        get => _chain ??= _hasChainValue ? Convert.ToHexStringLower(_chainValue) : null;
+        set
+        {
+            _chain = value;
+            _hasChainValue = false;
+        }
+    }
+
+    string? _chain;
+    ChainBytes _chainValue;
+    bool _hasChainValue;
+
+    /// <summary>Whether <c>AuditChain</c> is text of 64 characters (hex digits or not).</summary>
+    public bool HasChain64 => _hasChainValue || _chain is { Length: 64 };
+
+    /// <summary>Writes the chain value's 32 bytes; false when <c>AuditChain</c> is not 64 hex digits.</summary>
+    public bool TryGetChain(Span<byte> destination)
+    {
+        if (_hasChainValue)
+        {
+            ((ReadOnlySpan<byte>)_chainValue).CopyTo(destination);
+            return true;
+        }
+        return _chain is not null && Convert.FromHexString(_chain, destination, out _, out var written) == System.Buffers.OperationStatus.Done && written == 32;
+    }
+
+    /// <summary>Reads 64 lowercase hex digits into the chain value; false (and nothing kept) for anything else.</summary>
+    internal bool TrySetChain(ReadOnlySpan<byte> hex)
+    {
+        if (hex.Length != 64)
+            return false;
+        Span<byte> value = _chainValue;
+        for (var i = 0; i < 32; i++)
+        {
+            var high = Nibble(hex[2 * i]);
+            var low = Nibble(hex[2 * i + 1]);
+            if ((high | low) < 0)
+                return false;
+            value[i] = (byte)(high << 4 | low);
+        }
+        _chain = null;
+        _hasChainValue = true;
+        return true;
+
+        static int Nibble(byte c) => (uint)(c - '0') <= 9 ? c - '0' : (uint)(c - 'a') <= 5 ? c - 'a' + 10 : -1;
+    }
+
+    [InlineArray(32)]
+    struct ChainBytes
+    {
+#pragma warning disable IDE0051, IDE0044, CS0169 // the inline array's element
+        byte _element;
+#pragma warning restore IDE0051, IDE0044, CS0169
+    }
 
     // A continuation line (ADR 0009).
     public string? ContinuesFrom { get; set; }
@@ -145,34 +232,39 @@ public static class AuditLineReader
                     else
                         result.Timestamp = Text(ref reader, name, result);
                     break;
-                case "@mt": result.MessageTemplate = Text(ref reader, name, result, intern: true); break;
+                case "@mt": result.MessageTemplate = Text(ref reader, name, result, intern: true, slot: 0); break;
                 case "@m":
                     result.Message = full ? Text(ref reader, name, result) : reader.TokenType == JsonTokenType.String ? "" : Text(ref reader, name, result);
                     break;
-                case "@i": result.EventType = Text(ref reader, name, result, intern: true); break;
+                case "@i": result.EventType = Text(ref reader, name, result, intern: true, slot: 1); break;
                 case "@x":
                     result.Exception = full ? Text(ref reader, name, result) : reader.TokenType == JsonTokenType.String ? "" : Text(ref reader, name, result);
                     break;
-                case "AuditSession": result.AuditSession = Text(ref reader, name, result, intern: true); break;
+                case "AuditSession": result.AuditSession = Text(ref reader, name, result, intern: true, slot: 2); break;
                 case "SequenceNumber":
                     if (reader.TokenType == JsonTokenType.Number && reader.TryGetInt64(out var sequence))
                         result.SequenceNumber = sequence;
                     else
                         result.SchemaProblem ??= "SequenceNumber is not a whole number";
                     break;
-                case "Principal": result.Principal = Text(ref reader, name, result, intern: true); break;
-                case "PrincipalId": result.PrincipalId = Text(ref reader, name, result, nullable: true); break;
-                case "PrincipalType": result.PrincipalType = Text(ref reader, name, result, intern: true); break;
+                case "Principal": result.Principal = Text(ref reader, name, result, intern: true, slot: 3); break;
+                case "PrincipalId": result.PrincipalId = Text(ref reader, name, result, nullable: true, slot: 4); break;
+                case "PrincipalType": result.PrincipalType = Text(ref reader, name, result, intern: true, slot: 5); break;
                 case "OnBehalfOfUserId": Text(ref reader, name, result, nullable: true); break;
-                case "Category": result.Category = Text(ref reader, name, result, intern: true); break;
-                case "Operation": result.Operation = Text(ref reader, name, result, intern: true); break;
-                case "OperationId": result.OperationId = Text(ref reader, name, result); break;
-                case "Event": result.Event = Text(ref reader, name, result, intern: true); break;
-                case "HttpRequestMethod": result.HttpRequestMethod = Text(ref reader, name, result, nullable: true, intern: true); break;
+                case "Category": result.Category = Text(ref reader, name, result, intern: true, slot: 6); break;
+                case "Operation": result.Operation = Text(ref reader, name, result, intern: true, slot: 7); break;
+                case "OperationId":
+                    if (reader.TokenType != JsonTokenType.String || reader.HasValueSequence || reader.ValueIsEscaped || !TryCanonicalGuid(reader.ValueSpan, out var operationId))
+                        result.OperationId = Text(ref reader, name, result);
+                    else
+                        result.SetOperationGuid(operationId);
+                    break;
+                case "Event": result.Event = Text(ref reader, name, result, intern: true, slot: 8); break;
+                case "HttpRequestMethod": result.HttpRequestMethod = Text(ref reader, name, result, nullable: true, intern: true, slot: 9); break;
                 case "HttpRequestPath":
                     result.HttpRequestPath = full ? Text(ref reader, name, result, nullable: true) : reader.TokenType is JsonTokenType.String or JsonTokenType.Null ? null : Text(ref reader, name, result, nullable: true);
                     break;
-                case "RemoteIPAddress": result.RemoteIPAddress = Text(ref reader, name, result, nullable: true, intern: true); break;
+                case "RemoteIPAddress": result.RemoteIPAddress = Text(ref reader, name, result, nullable: true, intern: true, slot: 10); break;
                 case "XForwardedFor":
                     if (reader.TokenType == JsonTokenType.StartArray)
                     {
@@ -183,7 +275,10 @@ public static class AuditLineReader
                     else if (reader.TokenType != JsonTokenType.Null)
                         result.SchemaProblem ??= "XForwardedFor is neither a list nor null";
                     break;
-                case AuditLog.ChainProperty: result.Chain = Text(ref reader, name, result); break;
+                case AuditLog.ChainProperty:
+                    if (reader.TokenType != JsonTokenType.String || reader.HasValueSequence || reader.ValueIsEscaped || !result.TrySetChain(reader.ValueSpan))
+                        result.Chain = Text(ref reader, name, result);
+                    break;
                 case AuditChainVerifier.ContinuesFromProperty: result.ContinuesFrom = Text(ref reader, name, result) ?? ""; break;
                 case AuditChainVerifier.ContinuesAfterProperty:
                     result.ContinuesAfter = reader.TokenType == JsonTokenType.Number ? reader.GetInt64() : null; break;
@@ -208,10 +303,10 @@ public static class AuditLineReader
         }
     }
 
-    static string? Text(ref Utf8JsonReader reader, string name, AuditLine result, bool nullable = false, bool intern = false)
+    static string? Text(ref Utf8JsonReader reader, string name, AuditLine result, bool nullable = false, bool intern = false, int slot = -1)
     {
         if (reader.TokenType == JsonTokenType.String)
-            return intern ? InternedText(ref reader) : reader.GetString();
+            return slot >= 0 ? RepeatedText(ref reader, slot, intern) : intern ? InternedText(ref reader) : reader.GetString();
         if (reader.TokenType == JsonTokenType.Null && nullable)
             return null;
         result.SchemaProblem ??= $"{name} is not {(nullable ? "text or null" : "text")}";
@@ -252,6 +347,50 @@ public static class AuditLineReader
         return "";
     }
 
+    /// <summary>The last value read for each property that tends to repeat from one line to the next, per thread.</summary>
+    sealed class LastValues
+    {
+        public const int Slots = 11;
+        public readonly byte[][] Bytes = [.. Enumerable.Range(0, Slots).Select(_ => new byte[MaximumInternedLength])];
+        public readonly int[] Lengths = new int[Slots];
+        public readonly string?[] Texts = new string?[Slots];
+        public string? Template;
+        public string? TemplateEventType;
+    }
+
+    [ThreadStatic]
+    static LastValues? t_last;
+
+    /// <summary>
+    /// The current string token, as the same text when its bytes equal the last value of its property (slot): most
+    /// lines repeat the session, principal, category and template of the line before, and comparing bytes costs less
+    /// than decoding and looking them up.
+    /// </summary>
+    static string RepeatedText(ref Utf8JsonReader reader, int slot, bool intern)
+    {
+        if (reader.HasValueSequence || reader.ValueIsEscaped || reader.ValueSpan.Length > MaximumInternedLength)
+            return intern ? InternedText(ref reader) : reader.GetString()!;
+        var last = t_last ??= new LastValues();
+        var span = reader.ValueSpan;
+        if (last.Texts[slot] is { } known && span.SequenceEqual(last.Bytes[slot].AsSpan(0, last.Lengths[slot])))
+            return known;
+        var text = intern ? InternedText(ref reader) : reader.GetString()!;
+        span.CopyTo(last.Bytes[slot]);
+        last.Lengths[slot] = span.Length;
+        last.Texts[slot] = text;
+        return text;
+    }
+
+    /// <summary>A GUID written as the server writes one: 36 characters, lowercase hex digits and dashes, so its text is <c>Guid.ToString("D")</c>.</summary>
+    static bool TryCanonicalGuid(ReadOnlySpan<byte> utf8, out Guid id)
+    {
+        id = default;
+        return utf8.Length == 36 && !utf8.ContainsAnyExcept(CanonicalGuidBytes)
+               && Utf8Parser.TryParse(utf8, out id, out var consumed, 'D') && consumed == 36;
+    }
+
+    static readonly System.Buffers.SearchValues<byte> CanonicalGuidBytes = System.Buffers.SearchValues.Create("0123456789abcdef-"u8);
+
     /// <summary>The current string token (or property name), from the interned copies when it is short and unescaped.</summary>
     static string InternedText(ref Utf8JsonReader reader)
     {
@@ -282,10 +421,16 @@ public static class AuditLineReader
         if (line.PrincipalType is null || !PrincipalTypes.Contains(line.PrincipalType)) return $"PrincipalType is not User, ApiKey or Public";
         if (line.Category is null) return "Category is missing";
         if (line.Operation is null) return "Operation is missing";
-        if (line.OperationId is null || !Guid.TryParse(line.OperationId, out _)) return "OperationId is not a GUID";
+        if (!line.TryGetOperationGuid(out _) && (line.OperationId is null || !Guid.TryParse(line.OperationId, out _))) return "OperationId is not a GUID";
         if (line.Event is null || !EventKinds.Contains(line.Event)) return $"Event is not one of {string.Join(", ", EventKinds)}";
-        if (line.Chain is null || line.PrefixLength < 0 || line.Chain.Length != 64) return "AuditChain is missing, malformed or not the last property";
-        var expected = EventTypes.GetOrAdd(line.MessageTemplate, AuditLog.EventTypeOf);
+        if (!line.HasChain64 || line.PrefixLength < 0) return "AuditChain is missing, malformed or not the last property";
+        var last = t_last ??= new LastValues();
+        if (!ReferenceEquals(last.Template, line.MessageTemplate))
+        {
+            last.TemplateEventType = EventTypes.GetOrAdd(line.MessageTemplate, AuditLog.EventTypeOf);
+            last.Template = line.MessageTemplate;
+        }
+        var expected = last.TemplateEventType!;
         if (!string.Equals(expected, line.EventType, StringComparison.Ordinal)) return $"@i is {line.EventType}, but @mt's event type is {expected}";
         return null;
     }

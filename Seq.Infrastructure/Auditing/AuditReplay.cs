@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Seq.Application.Auditing;
 
 namespace Seq.Infrastructure.Auditing;
@@ -15,6 +16,13 @@ public sealed record AuditReplayFilter(string? Category = null, string? Operatio
 /// The timeline of audit files, one row per <c>OperationId</c>, in the order operations began (issue 15). It reads
 /// the lines as written and does not verify them; <see cref="AuditTrailVerifier"/> does that.
 /// </summary>
+/// <remarks>
+/// It streams: each line is read, counted towards its operation and dropped. Per operation it keeps only its earliest
+/// event and its two earliest closing events (by sequence number), which is all a row needs whatever order the lines
+/// come in; per session the sequence numbers seen, as ranges (one range when the lines come in order), so that of
+/// lines with the same sequence number only the first counts, as duplicates and the lines a continuation file writes
+/// again are the same events.
+/// </remarks>
 public static class AuditReplay
 {
     public const string Interrupted = "Interrupted";
@@ -22,48 +30,173 @@ public static class AuditReplay
     public static List<AuditTimelineRow> Timeline(IEnumerable<AuditFileBytes> files, AuditReplayFilter filter)
     {
         var rows = new List<AuditTimelineRow>();
-        foreach (var session in AuditTrailVerifier.ReadSessions(files))
+        foreach (var (session, sessionFiles) in GroupSessions(files))
         {
-            // Each sequence number once: duplicates and the lines a continuation file writes again are the same events.
-            var events = new SortedDictionary<long, AuditLine>();
-            foreach (var line in session.Files.SelectMany(f => f.Lines))
+            var seen = new SequenceRanges();
+            var operations = new Dictionary<AuditTrailVerifier.OperationKey, OperationEvents>();
+            var ended = false;
+            foreach (var file in sessionFiles)
             {
-                if (line.IsEvent && line.AuditSession == session.Session && line.OperationId is not null && line.Category is not null && line.Operation is not null)
-                    events.TryAdd(line.SequenceNumber!.Value, line);
-            }
-            var ended = events.Values.Any(l => l.Category == AuditCatalogue.SessionEnded.Category && l.Operation == AuditCatalogue.SessionEnded.Operation);
-            var operations = new Dictionary<string, (AuditLine First, AuditLine? Closing)>(StringComparer.Ordinal);
-            var order = new List<string>();
-            foreach (var line in events.Values)
-            {
-                if (!operations.TryGetValue(line.OperationId!, out var operation))
+                foreach (var line in ReadLines(file))
                 {
-                    operations[line.OperationId!] = (line, null);
-                    order.Add(line.OperationId!);
+                    if (!line.IsEvent || line.AuditSession != session || !line.HasOperationId || line.Category is null || line.Operation is null)
+                        continue;
+                    var sequence = line.SequenceNumber!.Value;
+                    if (!seen.Add(sequence))
+                        continue;
+                    ended |= line.Category == AuditCatalogue.SessionEnded.Category && line.Operation == AuditCatalogue.SessionEnded.Operation;
+                    ref var operation = ref CollectionsMarshal.GetValueRefOrAddDefault(operations, AuditTrailVerifier.OperationKey.Of(line), out _);
+                    operation.Add(line, sequence);
                 }
-                else if (operation.Closing is null && line.Event is "Complete" or "Abandon" or "Fail")
-                    operations[line.OperationId!] = operation with { Closing = line };
             }
-            foreach (var id in order)
+            foreach (var (key, operation) in operations)
             {
-                var (first, closing) = operations[id];
+                var first = operation.First!;
+                var closing = operation.Closing;
                 var outcome = first.Event switch
                 {
                     "Begin" => closing?.Event ?? (ended ? "Unclosed" : Interrupted),
                     _ => first.Event ?? "",
                 };
                 var who = closing is { PrincipalType: not "Public" } && first.PrincipalType == "Public" ? closing : first;
-                var reason = closing?.Event is "Abandon" or "Fail" ? FirstLine(closing.Exception) : null;
                 double? duration = closing?.Time is { } end && first.Time is { } start ? (end - start).TotalMilliseconds : first.Event == "Begin" ? null : 0;
-                rows.Add(new AuditTimelineRow(first.Time, session.Session, first.SequenceNumber!.Value, id, who.Principal, who.PrincipalType,
-                    first.Category!, first.Operation!, outcome, reason, duration, first.HttpRequestMethod, first.HttpRequestPath, first.RemoteIPAddress));
+                var row = new AuditTimelineRow(first.Time, session, first.SequenceNumber, key.Text, who.Principal, who.PrincipalType,
+                    first.Category, first.Operation, outcome, closing?.Reason, duration, first.HttpRequestMethod, first.HttpRequestPath, first.RemoteIPAddress);
+                if (Matches(row, filter))
+                    rows.Add(row);
             }
         }
-        return
-        [
-            .. rows.Where(r => Matches(r, filter))
-                .OrderBy(r => r.Time ?? DateTimeOffset.MinValue).ThenBy(r => r.AuditSession, StringComparer.Ordinal).ThenBy(r => r.SequenceNumber),
-        ];
+        return [.. rows.OrderBy(r => r.Time ?? DateTimeOffset.MinValue).ThenBy(r => r.AuditSession, StringComparer.Ordinal).ThenBy(r => r.SequenceNumber)];
+    }
+
+    /// <summary>The files grouped into sessions as <see cref="AuditTrailVerifier.ReadSessions"/> groups them, without keeping their lines.</summary>
+    static List<(string Session, List<AuditFileBytes> Files)> GroupSessions(IEnumerable<AuditFileBytes> files)
+    {
+        var groups = new List<(string Session, List<AuditFileBytes> Files)>();
+        var bySession = new Dictionary<string, List<AuditFileBytes>>(StringComparer.Ordinal);
+        foreach (var file in files)
+        {
+            var session = FileAuditTarget.TryParseFileName(file.Name, out var named, out _) ? named
+                : ReadLines(file).FirstOrDefault(l => !l.IsTorn && l.AuditSession is not null)?.AuditSession ?? file.Name;
+            if (!bySession.TryGetValue(session, out var group))
+            {
+                bySession[session] = group = [];
+                groups.Add((session, group));
+            }
+            group.Add(file);
+        }
+        return groups;
+    }
+
+    /// <summary>The file's non-blank lines, each read when it is reached.</summary>
+    static IEnumerable<AuditLine> ReadLines(AuditFileBytes file)
+    {
+        var number = 0;
+        foreach (var (start, length) in AuditLineReader.Lines(file.Bytes))
+        {
+            number++;
+            var bytes = new ReadOnlyMemory<byte>(file.Bytes, start, length);
+            if (length == 0 || bytes.Span.Trim(" \t\r"u8).Length == 0)
+                continue;
+            var line = AuditLineReader.Read(file.Name, number, bytes.Span);
+            line.Bytes = bytes;
+            yield return line;
+        }
+    }
+
+    /// <summary>What a row takes from one event.</summary>
+    sealed class TimelineEvent(AuditLine line, long sequence)
+    {
+        public long SequenceNumber { get; } = sequence;
+        public DateTimeOffset? Time { get; } = line.Time;
+        public string? Event { get; } = line.Event;
+        public string? Principal { get; } = line.Principal;
+        public string? PrincipalType { get; } = line.PrincipalType;
+        public string Category { get; } = line.Category!;
+        public string Operation { get; } = line.Operation!;
+        public string? HttpRequestMethod { get; } = line.HttpRequestMethod;
+        public string? HttpRequestPath { get; } = line.HttpRequestPath;
+        public string? RemoteIPAddress { get; } = line.RemoteIPAddress;
+
+        /// <summary>The refusal's message, for an Abandon or Fail.</summary>
+        public string? Reason { get; } = line.Event is "Abandon" or "Fail" ? FirstLine(line.Exception) : null;
+    }
+
+    /// <summary>
+    /// An operation's earliest event and its two earliest closing events: its closing event is the earliest closing
+    /// event after the first, which is the second when the first is itself a closing event.
+    /// </summary>
+    struct OperationEvents
+    {
+        public TimelineEvent? First;
+        TimelineEvent? _closing;
+        TimelineEvent? _nextClosing;
+
+        public readonly TimelineEvent? Closing => ReferenceEquals(_closing, First) ? _nextClosing : _closing;
+
+        public void Add(AuditLine line, long sequence)
+        {
+            var isFirst = First is null || sequence < First.SequenceNumber;
+            var isClosing = line.Event is "Complete" or "Abandon" or "Fail" && (_nextClosing is null || sequence < _nextClosing.SequenceNumber);
+            if (!isFirst && !isClosing)
+                return;
+            var read = new TimelineEvent(line, sequence);
+            if (isFirst)
+                First = read;
+            if (!isClosing)
+                return;
+            if (_closing is null || sequence < _closing.SequenceNumber)
+                (_closing, _nextClosing) = (read, _closing);
+            else
+                _nextClosing = read;
+        }
+    }
+
+    /// <summary>A set of sequence numbers as ordered, disjoint ranges; adding the next number in order costs nothing more.</summary>
+    sealed class SequenceRanges
+    {
+        readonly List<(long From, long To)> _ranges = [];
+
+        /// <summary>Adds the number; false when it was there already.</summary>
+        public bool Add(long sequence)
+        {
+            var count = _ranges.Count;
+            if (count == 0 || sequence > _ranges[count - 1].To)
+            {
+                if (count > 0 && sequence == _ranges[count - 1].To + 1)
+                    _ranges[count - 1] = (_ranges[count - 1].From, sequence);
+                else
+                    _ranges.Add((sequence, sequence));
+                return true;
+            }
+            // The first range that ends at or after the number.
+            int low = 0, high = count - 1;
+            while (low < high)
+            {
+                var middle = (low + high) / 2;
+                if (_ranges[middle].To < sequence)
+                    low = middle + 1;
+                else
+                    high = middle;
+            }
+            var (from, to) = _ranges[low];
+            if (sequence >= from)
+                return false;
+            var joinsBefore = low > 0 && _ranges[low - 1].To == sequence - 1;
+            var joinsAfter = from == sequence + 1;
+            if (joinsBefore && joinsAfter)
+            {
+                _ranges[low - 1] = (_ranges[low - 1].From, to);
+                _ranges.RemoveAt(low);
+            }
+            else if (joinsBefore)
+                _ranges[low - 1] = (_ranges[low - 1].From, sequence);
+            else if (joinsAfter)
+                _ranges[low] = (sequence, to);
+            else
+                _ranges.Insert(low, (sequence, sequence));
+            return true;
+        }
     }
 
     static bool Matches(AuditTimelineRow row, AuditReplayFilter filter) =>

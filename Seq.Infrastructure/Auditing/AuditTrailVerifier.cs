@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Collections.Concurrent;
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text.Json.Serialization;
@@ -78,12 +79,20 @@ public sealed class AuditTrailVerifier
     readonly IncrementalHash _hmac;
     readonly byte[] _computed = new byte[32];
     readonly byte[] _presented = new byte[32];
+    readonly byte[] _scratch = new byte[32];
 
     public AuditTrailVerifier(SecretKey secretKey)
     {
         _key = secretKey.DeriveSubkey(SecretPurposes.AuditIntegrity);
         _hmac = IncrementalHash.CreateHMAC(HashAlgorithmName.SHA256, _key);
     }
+
+    /// <summary>
+    /// Whether a second thread reads and checks the lines of a file ahead of the one that follows the chain (on by
+    /// default when there is more than one processor): the chain is sequential, reading the lines is not, so the two
+    /// take about as long together as the slower of them alone. The findings are the same either way.
+    /// </summary>
+    public bool ReadAhead { get; init; } = Environment.ProcessorCount > 1;
 
     /// <summary>Reads every line of the files, grouped into sessions by their names or contents.</summary>
     /// <param name="full">Also the properties only a timeline needs.</param>
@@ -177,12 +186,15 @@ public sealed class AuditTrailVerifier
     {
         var files = Order(state);
         state.Chain = AuditLog.ChainStart(_key, state.Files.Session);
+        // Room for a chain value per line and an operation per two lines, at once rather than by doubling.
+        var lineCount = files.Sum(f => f.Count);
+        state.Reserve(lineCount);
+        state.Operations.EnsureCapacity(lineCount / 2);
         for (var k = 0; k < files.Count; k++)
         {
             var file = files[k];
             state.OrderedFiles.Add(file.Name);
             var resumeAt = k + 1 < files.Count ? files[k + 1].First is { IsContinuation: true, ContinuesAfter: { } after } ? after : (long?)null : null;
-            var lines = file;
             var first = 0;
             if (file.First is { IsContinuation: true } link)
             {
@@ -190,91 +202,15 @@ public sealed class AuditTrailVerifier
                 first = 1;
             }
 
-            for (var i = first; i < lines.Count; i++)
+            if (ReadAhead)
+                file.StartReadingAhead(first);
+            try
             {
-                var line = lines.Read(i);
-                state.LineCount++;
-                var pastResume = resumeAt is { } resume && state.Expected - 1 >= resume;
-                if (line.IsTorn)
-                {
-                    if (!pastResume)
-                        state.Add(AuditFindingKind.Torn, line, "the line is not JSON: a write was cut short (a crash mid-write), or the file was cut here");
-                    continue;
-                }
-                if (line.IsContinuation)
-                {
-                    state.Add(AuditFindingKind.Invalid, line, "a continuation line may only be the first line of a file");
-                    continue;
-                }
-                if (line.SequenceNumber is not { } sequence || line.PrefixLength < 0 || line.Chain is not { Length: 64 })
-                {
-                    if (!pastResume)
-                        state.Add(AuditFindingKind.Invalid, line, line.SchemaProblem ?? "the line is not an audit event");
-                    continue;
-                }
-                if (pastResume)
-                {
-                    // Never known durable there; the next file holds these lines, so they must be copies of them.
-                    state.Unconfirmed.Add(line);
-                    continue;
-                }
-                if (line.AuditSession != state.Files.Session)
-                {
-                    state.Add(AuditFindingKind.Invalid, line, $"it belongs to session {line.AuditSession}, not {state.Files.Session}");
-                    continue;
-                }
-                if (line.SchemaProblem is { } problem)
-                    state.Add(AuditFindingKind.Invalid, line, problem);
-                if (state.EndSequence > 0 && sequence > state.EndSequence)
-                    state.Add(AuditFindingKind.Invalid, line, "it follows the session's End line, which must be its last");
-
-                if (sequence == state.Expected)
-                {
-                    if (Follows(state.Chain, line))
-                    {
-                        Accept(state, line);
-                        continue;
-                    }
-                    var (next, _) = NextEvent(lines, i);
-                    if (next is not null && next.SequenceNumber == state.Expected && Follows(state.Chain, next))
-                    {
-                        state.Add(AuditFindingKind.Inserted, line, "the line does not follow from the lines before it, and the next line does: it was inserted");
-                        continue;
-                    }
-                    state.Add(AuditFindingKind.Altered, line, "its chain value does not follow from the lines before it: the line was altered");
-                    Accept(state, line);
-                }
-                else if (sequence < state.Expected)
-                {
-                    if (IsCopy(state, line))
-                    {
-                        state.Add(AuditFindingKind.Duplicate, line, $"an exact copy of the line with sequence number {sequence}");
-                        continue;
-                    }
-                    state.Add(AuditFindingKind.Inserted, line, $"sequence number {sequence} came before, and this line is not a copy of it: it was inserted");
-                }
-                else
-                {
-                    var (next, nextIndex) = NextEvent(lines, i);
-                    if (next is not null && next.SequenceNumber == state.Expected && Follows(state.Chain, next))
-                    {
-                        if (sequence == state.Expected + 1 && Follows(Hex(next.Chain!), line))
-                        {
-                            state.Add(AuditFindingKind.OutOfOrder, line, $"the lines with sequence numbers {state.Expected} and {sequence} are in each other's place");
-                            Accept(state, next);
-                            Accept(state, line);
-                            i = nextIndex;
-                            state.LineCount++;
-                            continue;
-                        }
-                        state.Add(AuditFindingKind.Inserted, line, "the line does not belong between the lines around it: it was inserted");
-                        continue;
-                    }
-                    state.Add(AuditFindingKind.Removed, line, sequence - state.Expected == 1
-                        ? $"the line with sequence number {state.Expected} is missing before it (removed)"
-                        : $"the lines with sequence numbers {state.Expected} to {sequence - 1} are missing before it (removed)");
-                    Accept(state, line);
-                }
+                VerifyLines(state, file, first, resumeAt);
+            }
+            finally
+            {
+                file.StopReadingAhead();
             }
 
             if (resumeAt is { } mustReach && state.Expected - 1 < mustReach)
@@ -297,6 +233,96 @@ public sealed class AuditTrailVerifier
                     state.Add(AuditFindingKind.Unpaired, begin, $"operation {operation} began but has no Complete, Abandon or Fail, although the session ended cleanly");
                 else
                     state.Add(AuditFindingKind.Interrupted, begin, $"operation {operation} ({begin.Category}/{begin.Operation}) began and never closed: the server stopped mid-operation");
+            }
+        }
+    }
+
+    void VerifyLines(SessionState state, FileLines lines, int first, long? resumeAt)
+    {
+        for (var i = first; i < lines.Count; i++)
+        {
+            var line = lines.Read(i);
+            state.LineCount++;
+            var pastResume = resumeAt is { } resume && state.Expected - 1 >= resume;
+            if (line.IsTorn)
+            {
+                if (!pastResume)
+                    state.Add(AuditFindingKind.Torn, line, "the line is not JSON: a write was cut short (a crash mid-write), or the file was cut here");
+                continue;
+            }
+            if (line.IsContinuation)
+            {
+                state.Add(AuditFindingKind.Invalid, line, "a continuation line may only be the first line of a file");
+                continue;
+            }
+            if (line.SequenceNumber is not { } sequence || line.PrefixLength < 0 || !line.HasChain64)
+            {
+                if (!pastResume)
+                    state.Add(AuditFindingKind.Invalid, line, line.SchemaProblem ?? "the line is not an audit event");
+                continue;
+            }
+            if (pastResume)
+            {
+                // Never known durable there; the next file holds these lines, so they must be copies of them.
+                state.Unconfirmed.Add(line);
+                continue;
+            }
+            if (line.AuditSession != state.Files.Session)
+            {
+                state.Add(AuditFindingKind.Invalid, line, $"it belongs to session {line.AuditSession}, not {state.Files.Session}");
+                continue;
+            }
+            if (line.SchemaProblem is { } problem)
+                state.Add(AuditFindingKind.Invalid, line, problem);
+            if (state.EndSequence > 0 && sequence > state.EndSequence)
+                state.Add(AuditFindingKind.Invalid, line, "it follows the session's End line, which must be its last");
+
+            if (sequence == state.Expected)
+            {
+                if (Follows(state.Chain, line))
+                {
+                    Accept(state, line);
+                    continue;
+                }
+                var (next, _) = NextEvent(lines, i);
+                if (next is not null && next.SequenceNumber == state.Expected && Follows(state.Chain, next))
+                {
+                    state.Add(AuditFindingKind.Inserted, line, "the line does not follow from the lines before it, and the next line does: it was inserted");
+                    continue;
+                }
+                state.Add(AuditFindingKind.Altered, line, "its chain value does not follow from the lines before it: the line was altered");
+                Accept(state, line);
+            }
+            else if (sequence < state.Expected)
+            {
+                if (IsCopy(state, line))
+                {
+                    state.Add(AuditFindingKind.Duplicate, line, $"an exact copy of the line with sequence number {sequence}");
+                    continue;
+                }
+                state.Add(AuditFindingKind.Inserted, line, $"sequence number {sequence} came before, and this line is not a copy of it: it was inserted");
+            }
+            else
+            {
+                var (next, nextIndex) = NextEvent(lines, i);
+                if (next is not null && next.SequenceNumber == state.Expected && Follows(state.Chain, next))
+                {
+                    if (sequence == state.Expected + 1 && Follows(ChainOf(next, _scratch), line))
+                    {
+                        state.Add(AuditFindingKind.OutOfOrder, line, $"the lines with sequence numbers {state.Expected} and {sequence} are in each other's place");
+                        Accept(state, next);
+                        Accept(state, line);
+                        i = nextIndex;
+                        state.LineCount++;
+                        continue;
+                    }
+                    state.Add(AuditFindingKind.Inserted, line, "the line does not belong between the lines around it: it was inserted");
+                    continue;
+                }
+                state.Add(AuditFindingKind.Removed, line, sequence - state.Expected == 1
+                    ? $"the line with sequence number {state.Expected} is missing before it (removed)"
+                    : $"the lines with sequence numbers {state.Expected} to {sequence - 1} are missing before it (removed)");
+                Accept(state, line);
             }
         }
     }
@@ -371,9 +397,9 @@ public sealed class AuditTrailVerifier
     void Accept(SessionState state, AuditLine line)
     {
         var sequence = line.SequenceNumber!.Value;
-        var chain = Hex(line.Chain!);
+        var chain = ChainOf(line, _scratch);
         state.Store(sequence, chain);
-        state.Chain = chain;
+        state.SetChain(chain);
         state.Expected = sequence + 1;
         state.MaxSequence = Math.Max(state.MaxSequence, sequence);
         state.Verified++;
@@ -386,30 +412,30 @@ public sealed class AuditTrailVerifier
             state.Start = line;
         if (line.Category == AuditCatalogue.SessionEnded.Category && line.Operation == AuditCatalogue.SessionEnded.Operation)
             state.EndSequence = line.SequenceNumber!.Value;
-        if (line.OperationId is not { } id)
+        if (!line.HasOperationId)
             return;
-        ref var operation = ref CollectionsMarshal.GetValueRefOrAddDefault(state.Operations, OperationKey.Of(id), out _);
+        ref var operation = ref CollectionsMarshal.GetValueRefOrAddDefault(state.Operations, OperationKey.Of(line), out _);
         switch (line.Event)
         {
             case "Begin":
                 if (operation.HasBegin || operation.Closings > 0)
-                    state.Add(AuditFindingKind.Unpaired, line, $"operation {id} already has {(operation.HasBegin ? "a Begin" : "a closing event")}");
+                    state.Add(AuditFindingKind.Unpaired, line, $"operation {line.OperationId} already has {(operation.HasBegin ? "a Begin" : "a closing event")}");
                 if (!operation.HasBegin && operation.Closings == 0)
                     operation.Begin = line;
                 operation.HasBegin = true;
                 break;
             case "Complete" or "Abandon" or "Fail":
                 if (!operation.HasBegin)
-                    state.Add(AuditFindingKind.Unpaired, line, $"its operation {id} has no Begin");
+                    state.Add(AuditFindingKind.Unpaired, line, $"its operation {line.OperationId} has no Begin");
                 else if (operation.Closings > 0)
-                    state.Add(AuditFindingKind.Unpaired, line, $"operation {id} was already closed");
+                    state.Add(AuditFindingKind.Unpaired, line, $"operation {line.OperationId} was already closed");
                 operation.Closings++;
                 // Only a Begin never closed is reported at the end; a closed one need not be kept.
                 operation.Begin = null;
                 break;
             default:
                 if (operation.Single)
-                    state.Add(AuditFindingKind.Unpaired, line, $"operation {id} already has its single event");
+                    state.Add(AuditFindingKind.Unpaired, line, $"operation {line.OperationId} already has its single event");
                 operation.Single = true;
                 break;
         }
@@ -420,26 +446,34 @@ public sealed class AuditTrailVerifier
         var sequence = line.SequenceNumber!.Value;
         if (sequence > state.MaxSequence || state.ChainAt(sequence, _key) is not { } stored || state.ChainAt(sequence - 1, _key) is not { } before)
             return false;
-        return CryptographicOperations.FixedTimeEquals(stored, Hex(line.Chain!)) && Follows(before, line);
+        return CryptographicOperations.FixedTimeEquals(stored, ChainOf(line, _scratch)) && Follows(before, line);
     }
 
     static (AuditLine? Line, int Index) NextEvent(FileLines lines, int index)
     {
         for (var i = index + 1; i < lines.Count; i++)
-            if (lines.Read(i) is { IsEvent: true, PrefixLength: >= 0, Chain.Length: 64 } line)
+            if (lines.Read(i) is { IsEvent: true, PrefixLength: >= 0, HasChain64: true } line)
                 return (line, i);
         return (null, -1);
     }
 
     /// <summary>Whether the line's chain value is the HMAC of <paramref name="previous"/> and the line's own text.</summary>
-    bool Follows(byte[] previous, AuditLine line)
+    bool Follows(ReadOnlySpan<byte> previous, AuditLine line)
     {
         _hmac.AppendData(previous);
         _hmac.AppendData(line.Bytes.Span[..line.PrefixLength]);
         _hmac.GetHashAndReset(_computed);
-        if (Convert.FromHexString(line.Chain!, _presented, out _, out var written) != System.Buffers.OperationStatus.Done || written != 32)
+        if (!line.TryGetChain(_presented))
             return false;
         return CryptographicOperations.FixedTimeEquals(_computed, _presented);
+    }
+
+    /// <summary>The line's chain value in <paramref name="buffer"/>, zeros when it is not hex (as <see cref="Hex"/> gives).</summary>
+    static byte[] ChainOf(AuditLine line, byte[] buffer)
+    {
+        if (!line.TryGetChain(buffer))
+            Array.Clear(buffer);
+        return buffer;
     }
 
     static byte[] Hex(string hex)
@@ -541,9 +575,11 @@ public sealed class AuditTrailVerifier
     /// An <c>OperationId</c>: a GUID as the server writes it (36 lowercase characters) is kept as its 16 bytes, which
     /// maps such texts one to one; any other text as itself.
     /// </summary>
-    readonly record struct OperationKey(Guid Id, string? Other)
+    internal readonly record struct OperationKey(Guid Id, string? Other)
     {
         static readonly SearchValues<char> Canonical = SearchValues.Create("0123456789abcdef-");
+
+        public static OperationKey Of(AuditLine line) => line.TryGetOperationGuid(out var id) ? new(id, null) : Of(line.OperationId!);
 
         public static OperationKey Of(string text) =>
             text.Length == 36 && !text.AsSpan().ContainsAnyExcept(Canonical) && Guid.TryParseExact(text, "D", out var id) ? new(id, null) : new(default, text);
@@ -578,7 +614,24 @@ public sealed class AuditTrailVerifier
         /// <summary>The first non-blank line, as read.</summary>
         public AuditLine? First { get; }
 
-        public AuditLine Read(int index)
+        BackgroundReader? _ahead;
+
+        /// <summary>Starts a second thread reading this file's lines from <paramref name="from"/> on, ahead of <see cref="Read"/>.</summary>
+        public void StartReadingAhead(int from)
+        {
+            if (from < Count)
+                _ahead = new BackgroundReader(this, from);
+        }
+
+        public void StopReadingAhead()
+        {
+            _ahead?.Dispose();
+            _ahead = null;
+        }
+
+        public AuditLine Read(int index) => _ahead?.TryGet(index) ?? ReadHere(index);
+
+        public AuditLine ReadHere(int index)
         {
             var (number, start, length) = _lines[index];
             var bytes = new ReadOnlyMemory<byte>(_bytes, start, length);
@@ -597,6 +650,81 @@ public sealed class AuditTrailVerifier
         }
     }
 
+    /// <summary>
+    /// Reads a file's lines on another thread, in batches handed over in order, while the verifying thread follows the
+    /// chain. At most a few batches wait, so memory stays bounded whatever the file's size. A line the verifier asks
+    /// for out of that order (it looks ahead past an anomaly, or back) it reads itself: reading a line gives the same
+    /// result on any thread, so the findings do not depend on which thread read it.
+    /// </summary>
+    sealed class BackgroundReader : IDisposable
+    {
+        const int BatchLines = 256;
+        const int WaitingBatches = 8;
+
+        readonly BlockingCollection<AuditLine[]> _batches = new(WaitingBatches);
+        readonly CancellationTokenSource _stop = new();
+        readonly Task _reader;
+        AuditLine[]? _previous;
+        AuditLine[]? _current;
+        int _previousStart;
+        int _currentStart;
+        int _nextStart;
+
+        public BackgroundReader(FileLines file, int from)
+        {
+            _nextStart = from;
+            _reader = Task.Factory.StartNew(() => Produce(file, from), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        }
+
+        void Produce(FileLines file, int from)
+        {
+            try
+            {
+                for (var start = from; start < file.Count; start += BatchLines)
+                {
+                    var batch = new AuditLine[Math.Min(BatchLines, file.Count - start)];
+                    for (var i = 0; i < batch.Length; i++)
+                        batch[i] = file.ReadHere(start + i);
+                    _batches.Add(batch, _stop.Token);
+                }
+            }
+            catch (Exception)
+            {
+                // Stopped, or a line that cannot be read: the verifying thread reads the rest itself and meets it there.
+            }
+            finally
+            {
+                _batches.CompleteAdding();
+            }
+        }
+
+        /// <summary>The line at <paramref name="index"/> when this thread has read it, or null.</summary>
+        public AuditLine? TryGet(int index)
+        {
+            while (index >= _nextStart)
+            {
+                if (!_batches.TryTake(out var batch, Timeout.Infinite))
+                    return null;
+                (_previous, _previousStart) = (_current, _currentStart);
+                (_current, _currentStart) = (batch, _nextStart);
+                _nextStart += batch.Length;
+            }
+            if (_current is not null && index >= _currentStart && index - _currentStart < _current.Length)
+                return _current[index - _currentStart];
+            if (_previous is not null && index >= _previousStart && index - _previousStart < _previous.Length)
+                return _previous[index - _previousStart];
+            return null;
+        }
+
+        public void Dispose()
+        {
+            _stop.Cancel();
+            _reader.Wait();
+            _stop.Dispose();
+            _batches.Dispose();
+        }
+    }
+
     sealed record SessionFiles(string Session, List<FileLines> Files);
 
     sealed class SessionState(SessionFiles files)
@@ -608,7 +736,18 @@ public sealed class AuditTrailVerifier
         public List<AuditFinding> Findings { get; } = [];
         public List<AuditLine> Unconfirmed { get; } = [];
         public Dictionary<OperationKey, OperationState> Operations { get; } = [];
+        /// <summary>The chain value the next line must follow from.</summary>
         public byte[] Chain { get; set; } = [];
+
+        /// <summary>Sets <see cref="Chain"/> to a copy of <paramref name="value"/>, in an array of its own that is reused.</summary>
+        public void SetChain(ReadOnlySpan<byte> value)
+        {
+            if (Chain.Length != 32 || !ReferenceEquals(Chain, _head))
+                Chain = _head;
+            value.CopyTo(_head);
+        }
+
+        readonly byte[] _head = new byte[32];
         public long Expected { get; set; } = 1;
         public long MaxSequence { get; set; }
         public long EndSequence { get; set; }
@@ -618,12 +757,18 @@ public sealed class AuditTrailVerifier
         public AuditLine? Start { get; set; }
         public DateTimeOffset? FirstTime => Files.Files.Select(f => f.FirstEvent()).FirstOrDefault(l => l is not null)?.Time;
 
-        public void Store(long sequence, byte[] chain)
+        public void Reserve(int lines)
+        {
+            if (_chains.Length < (long)lines * 32)
+                Array.Resize(ref _chains, checked(lines * 32));
+        }
+
+        public void Store(long sequence, ReadOnlySpan<byte> chain)
         {
             var at = checked((int)((sequence - 1) * 32));
             if (at + 32 > _chains.Length)
                 Array.Resize(ref _chains, Math.Max(_chains.Length * 2, at + 32));
-            chain.CopyTo(_chains, at);
+            chain.CopyTo(_chains.AsSpan(at));
             _stored = Math.Max(_stored, sequence);
         }
 
