@@ -1,0 +1,13 @@
+namespace Seq.Application.ApiKeys;
+
+/// <summary>The API keys projection.</summary>
+public interface IApiKeyReadModel
+{
+    /// <summary>Every key, shared and personal, ordered by title.</summary>
+    Task<IReadOnlyList<ApiKeyView>> ListAsync(CancellationToken cancellationToken);
+
+    /// <summary>The personal keys of one user, ordered by title.</summary>
+    Task<IReadOnlyList<ApiKeyView>> ListOwnedByAsync(string ownerId, CancellationToken cancellationToken);
+
+    Task<ApiKeyView?> FindAsync(string id, CancellationToken cancellationToken);
+}
