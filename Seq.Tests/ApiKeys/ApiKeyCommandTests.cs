@@ -3,7 +3,6 @@ using MediatR;
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 using Seq.Application.ApiKeys;
-using Seq.Application.EventSourcing;
 using Seq.Application.Pipeline;
 using Seq.Application.Security;
 using Seq.Domain;

@@ -1,4 +1,5 @@
 using Seq.Application.EventSourcing;
+using Seq.Application.Pipeline;
 using Seq.Infrastructure.EventSourcing;
 using Seq.Tests.Auditing;
 using Seq.Tests.Support;
