@@ -6,8 +6,5 @@ public interface IApiKeyReadModel
     /// <summary>Every key, shared and personal, ordered by title.</summary>
     Task<IReadOnlyList<ApiKeyView>> ListAsync(CancellationToken cancellationToken);
 
-    /// <summary>The personal keys of one user, ordered by title.</summary>
-    Task<IReadOnlyList<ApiKeyView>> ListOwnedByAsync(string ownerId, CancellationToken cancellationToken);
-
     Task<ApiKeyView?> FindAsync(string id, CancellationToken cancellationToken);
 }

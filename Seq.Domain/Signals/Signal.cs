@@ -48,8 +48,6 @@ public sealed class Signal : IEventSourced
     public SignalDefinition? Definition { get; private set; }
     public bool Exists { get; private set; }
 
-    public bool IsShared => OwnerId is null;
-
     public static string StreamIdFor(string signalId) => StreamIds.For(StreamCategory, signalId);
 
     public static SignalCreated Create(string signalId, string? ownerId, SignalDefinition definition, DateTimeOffset now) =>

@@ -69,9 +69,6 @@ sealed class ApiKeyReadModel(NpgsqlDataSource dataSource) : IApiKeyReadModel
     public async Task<IReadOnlyList<ApiKeyView>> ListAsync(CancellationToken cancellationToken) =>
         await QueryAsync($"SELECT {Columns} FROM api_keys ORDER BY title, id", null, cancellationToken);
 
-    public async Task<IReadOnlyList<ApiKeyView>> ListOwnedByAsync(string ownerId, CancellationToken cancellationToken) =>
-        await QueryAsync($"SELECT {Columns} FROM api_keys WHERE owner_id = $1 ORDER BY title, id", ownerId, cancellationToken);
-
     public async Task<ApiKeyView?> FindAsync(string id, CancellationToken cancellationToken) =>
         (await QueryAsync($"SELECT {Columns} FROM api_keys WHERE id = $1", id, cancellationToken)).SingleOrDefault();
 

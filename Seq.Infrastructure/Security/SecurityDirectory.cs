@@ -29,7 +29,6 @@ public sealed class SecurityDirectory(NpgsqlDataSource dataSource, ApiKeyTokens 
         public static readonly Snapshot Empty = new([], []);
         public readonly Dictionary<string, DirectoryUser> Users = users;
         public readonly Dictionary<string, KeyEntry[]>.AlternateLookup<ReadOnlySpan<char>> KeysByPrefix = keysByPrefix.GetAlternateLookup<ReadOnlySpan<char>>();
-        public int KeyCount => KeysByPrefix.Dictionary.Values.Sum(entries => entries.Length);
     }
 
     readonly SemaphoreSlim _refreshing = new(1, 1);
@@ -39,10 +38,6 @@ public sealed class SecurityDirectory(NpgsqlDataSource dataSource, ApiKeyTokens 
     long _completed;
 
     public bool IsStale => _stale;
-
-    public int UserCount => _snapshot.Users.Count;
-
-    public int KeyCount => _snapshot.KeyCount;
 
     public Principal? AuthenticateApiKey(string token)
     {
