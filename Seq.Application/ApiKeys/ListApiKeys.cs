@@ -28,15 +28,3 @@ sealed class ListApiKeysHandler(IApiKeyReadModel apiKeys, OperationContext opera
         return [.. filtered.Where(k => ApiKeyAccess.CanSee(principal, k.OwnerId))];
     }
 }
-
-[Demands(Permission.Write)]
-public sealed record GetApiKeyQuery(string Id) : IRequest<ApiKeyView>;
-
-sealed class GetApiKeyHandler(IApiKeyReadModel apiKeys, OperationContext operation) : IRequestHandler<GetApiKeyQuery, ApiKeyView>
-{
-    public async Task<ApiKeyView> Handle(GetApiKeyQuery request, CancellationToken cancellationToken)
-    {
-        var key = await apiKeys.FindAsync(request.Id, cancellationToken);
-        return key is not null && ApiKeyAccess.CanSee(operation.Principal, key.OwnerId) ? key : throw ApiKeyAccess.NotFound(request.Id);
-    }
-}
