@@ -2,7 +2,6 @@ using System.Reflection;
 using FluentValidation;
 using MediatR;
 using Microsoft.Extensions.DependencyInjection;
-using Seq.Application.EventSourcing;
 using Seq.Application.Pipeline;
 using Seq.Application.Security;
 
@@ -22,7 +21,7 @@ public static class DependencyInjection
     /// </summary>
     public static IReadOnlyList<Type> PipelineBehaviours { get; } =
     [
-        typeof(Auditing.AuditBehaviour<,>),
+        typeof(AuditBehaviour<,>),
         typeof(AuthorizationBehaviour<,>),
         typeof(ValidationBehaviour<,>),
     ];

@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
 using Seq.Application.EventSourcing;
+using Seq.Application.Pipeline;
 using Seq.Domain;
 using Seq.Domain.ApiKeys;
 using Seq.Domain.Security;

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
-using Seq.Application.EventSourcing;
+using Seq.Application.Pipeline;
 using Seq.Domain;
 using Seq.Infrastructure;
 using Seq.Infrastructure.EventSourcing;

@@ -12,7 +12,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 using Seq.Api.Hosting;
 using Seq.Application.ApiKeys;
-using Seq.Application.EventSourcing;
+using Seq.Application.Pipeline;
 using Seq.Application.Security;
 using Seq.Domain.Security;
 using Seq.Infrastructure.Security;

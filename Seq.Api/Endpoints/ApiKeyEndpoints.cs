@@ -1,7 +1,7 @@
 using System.Text.Json;
 using MediatR;
 using Seq.Application.ApiKeys;
-using Seq.Application.EventSourcing;
+using Seq.Application.Pipeline;
 using Seq.Domain.ApiKeys;
 using Seq.Domain.Security;
 using Seq.Domain.Users;

@@ -5,7 +5,7 @@ using Microsoft.AspNetCore.Http.Features;
 using Seq.Api.Hosting;
 using Seq.Application.Auditing;
 using Seq.Application.Events;
-using Seq.Application.EventSourcing;
+using Seq.Application.Pipeline;
 using Seq.Application.Security;
 using Seq.Domain.Security;
 

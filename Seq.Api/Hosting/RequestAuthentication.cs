@@ -2,7 +2,7 @@ using System.Security.Cryptography;
 using System.Text;
 using Seq.Api.Endpoints;
 using Seq.Application.Auditing;
-using Seq.Application.EventSourcing;
+using Seq.Application.Pipeline;
 using Seq.Application.Security;
 using Seq.Infrastructure.Security;
 

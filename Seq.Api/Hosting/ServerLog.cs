@@ -16,8 +16,6 @@ public sealed record ServerLogOptions(string? FileDirectory, Uri? SeqServerUrl, 
     public const string LogsFolder = "Logs";
     public const string FilePattern = "seqsvr-.log";
 
-    public static readonly ServerLogOptions ConsoleOnly = new(null, null, null);
-
     /// <summary>The sink's period: short enough that an administrator watching a Seq server sees a start-up soon.</summary>
     public TimeSpan SeqPeriod { get; init; } = TimeSpan.FromSeconds(2);
 

@@ -1,6 +1,7 @@
 using Seq.Application.Auditing;
 using MediatR;
 using Seq.Application.EventSourcing;
+using Seq.Application.Pipeline;
 using Seq.Application.Security;
 using Seq.Domain.ApiKeys;
 using Seq.Domain.Security;

@@ -1,5 +1,5 @@
 using MediatR;
-using Seq.Application.EventSourcing;
+using Seq.Application.Pipeline;
 using Seq.Application.Security;
 using Seq.Domain.Security;
 
@@ -26,17 +26,5 @@ sealed class ListApiKeysHandler(IApiKeyReadModel apiKeys, OperationContext opera
             ? all
             : all.Where(k => request.Shared && k.OwnerId is null || request.OwnerId is not null && k.OwnerId == request.OwnerId);
         return [.. filtered.Where(k => ApiKeyAccess.CanSee(principal, k.OwnerId))];
-    }
-}
-
-[Demands(Permission.Write)]
-public sealed record GetApiKeyQuery(string Id) : IRequest<ApiKeyView>;
-
-sealed class GetApiKeyHandler(IApiKeyReadModel apiKeys, OperationContext operation) : IRequestHandler<GetApiKeyQuery, ApiKeyView>
-{
-    public async Task<ApiKeyView> Handle(GetApiKeyQuery request, CancellationToken cancellationToken)
-    {
-        var key = await apiKeys.FindAsync(request.Id, cancellationToken);
-        return key is not null && ApiKeyAccess.CanSee(operation.Principal, key.OwnerId) ? key : throw ApiKeyAccess.NotFound(request.Id);
     }
 }

@@ -1,6 +1,5 @@
 using MediatR;
 using Seq.Application.Auditing;
-using Seq.Application.EventSourcing;
 using Seq.Application.Filtering;
 using Seq.Application.Pipeline;
 using Seq.Application.Security;

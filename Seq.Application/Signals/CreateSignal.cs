@@ -2,6 +2,7 @@ using FluentValidation;
 using MediatR;
 using Seq.Application.Auditing;
 using Seq.Application.EventSourcing;
+using Seq.Application.Pipeline;
 using Seq.Application.Security;
 using Seq.Domain.Security;
 using Seq.Domain.Signals;

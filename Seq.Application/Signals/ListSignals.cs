@@ -1,5 +1,5 @@
 using MediatR;
-using Seq.Application.EventSourcing;
+using Seq.Application.Pipeline;
 using Seq.Application.Security;
 using Seq.Domain.Security;
 

@@ -1,6 +1,7 @@
 using MediatR;
 using Seq.Application.Auditing;
 using Seq.Application.EventSourcing;
+using Seq.Application.Pipeline;
 using Seq.Application.Security;
 using Seq.Domain.Security;
 using Seq.Domain.Signals;

@@ -10,6 +10,7 @@ namespace Seq.Domain.ApiKeys;
 public sealed class ApiKey : IEventSourced
 {
     public const string StreamType = "ApiKey";
+    public const string StreamCategory = "apikeys";
     public const int MaximumTitleLength = 200;
     public const int MaximumPropertyNameLength = 200;
     public const int MaximumFilterLength = 4096;
@@ -27,7 +28,7 @@ public sealed class ApiKey : IEventSourced
     public InputSettings InputSettings { get; private set; } = InputSettings.None;
     public bool Exists { get; private set; }
 
-    public static string StreamIdFor(string apiKeyId) => "apikeys/" + apiKeyId;
+    public static string StreamIdFor(string apiKeyId) => StreamIds.For(StreamCategory, apiKeyId);
 
     public static string NewId() => "apikey-" + Guid.NewGuid().ToString("N")[..16];
 

@@ -4,6 +4,7 @@ namespace Seq.Domain.Feeds;
 public sealed class NuGetFeed : IEventSourced
 {
     public const string StreamType = "NuGetFeed";
+    public const string StreamCategory = "nugetfeeds";
     public const int MaximumNameLength = 100;
     public const int MaximumLocationLength = 2048;
     public const int MaximumUsernameLength = 256;
@@ -16,7 +17,7 @@ public sealed class NuGetFeed : IEventSourced
     public string? ProtectedPassword { get; private set; }
     public bool Exists { get; private set; }
 
-    public static string StreamIdFor(string feedId) => "feed-" + feedId;
+    public static string StreamIdFor(string feedId) => StreamIds.For(StreamCategory, feedId);
 
     public static NuGetFeedCreated Create(string feedId, string name, string location, string? username, string? protectedPassword, DateTimeOffset now) =>
         new(feedId, RequireName(name), RequireLocation(location), Normalize(username), protectedPassword, now);

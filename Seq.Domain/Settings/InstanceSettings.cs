@@ -3,7 +3,8 @@ namespace Seq.Domain.Settings;
 /// <summary>The instance's settings: one stream, so that every change is ordered and checked against the last.</summary>
 public sealed class InstanceSettings : IEventSourced
 {
-    public const string StreamId = "settings-instance";
+    public const string StreamCategory = "settings";
+    public const string StreamId = StreamCategory + "/" + StreamIds.Instance;
     public const string StreamType = "InstanceSettings";
 
     readonly Dictionary<string, string> _values = new(StringComparer.Ordinal);

@@ -38,6 +38,7 @@ public sealed record SignalDefinition(
 public sealed class Signal : IEventSourced
 {
     public const string StreamType = "Signal";
+    public const string StreamCategory = "signals";
 
     /// <summary>The shared "Warnings" signal every instance has from its first start (Seq uses the same id).</summary>
     public const string WarningsId = "signal-m33302";
@@ -47,9 +48,7 @@ public sealed class Signal : IEventSourced
     public SignalDefinition? Definition { get; private set; }
     public bool Exists { get; private set; }
 
-    public bool IsShared => OwnerId is null;
-
-    public static string StreamIdFor(string signalId) => "signal-stream-" + signalId;
+    public static string StreamIdFor(string signalId) => StreamIds.For(StreamCategory, signalId);
 
     public static SignalCreated Create(string signalId, string? ownerId, SignalDefinition definition, DateTimeOffset now) =>
         new(signalId, ownerId, definition, now);

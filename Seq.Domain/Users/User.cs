@@ -6,6 +6,7 @@ namespace Seq.Domain.Users;
 public sealed class User : IEventSourced
 {
     public const string StreamType = "User";
+    public const string StreamCategory = "users";
     public const string AdministratorId = "user-admin";
     public const int MaximumUsernameLength = 256;
     public const int MaximumDisplayNameLength = 256;
@@ -24,7 +25,7 @@ public sealed class User : IEventSourced
     public int PasswordVersion { get; private set; }
     public bool Exists { get; private set; }
 
-    public static string StreamIdFor(string userId) => "users/" + userId;
+    public static string StreamIdFor(string userId) => StreamIds.For(StreamCategory, userId);
 
     public static string NewId() => "user-" + Guid.NewGuid().ToString("N")[..16];
 
@@ -110,7 +111,8 @@ public sealed class User : IEventSourced
 /// <summary>The instance-wide choice of whether requests are authenticated (stream <see cref="StreamId"/>).</summary>
 public sealed class InstanceAuthentication : IEventSourced
 {
-    public const string StreamId = "instance-authentication";
+    public const string StreamCategory = "authentication";
+    public const string StreamId = StreamCategory + "/" + StreamIds.Instance;
     public const string StreamType = "InstanceAuthentication";
 
     public bool IsConfigured { get; private set; }

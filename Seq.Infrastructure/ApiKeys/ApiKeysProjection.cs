@@ -4,6 +4,8 @@ using Seq.Application.ApiKeys;
 using Seq.Domain.ApiKeys;
 using Seq.Domain.Security;
 using Seq.Infrastructure.EventSourcing;
+using Seq.Infrastructure.Security;
+using Seq.Infrastructure.Postgres;
 
 namespace Seq.Infrastructure.ApiKeys;
 
@@ -11,7 +13,10 @@ sealed class ApiKeysProjection : IInlineProjection
 {
     public IReadOnlyList<string> Tables => ["api_keys"];
 
-    public bool Handles(Type eventType) =>
+    public bool Handles(Type eventType) => Projects(eventType);
+
+    /// <summary>The events that change the api_keys table (and so the <see cref="SecurityDirectory"/>).</summary>
+    public static bool Projects(Type eventType) =>
         eventType == typeof(ApiKeyCreated) || eventType == typeof(ApiKeyChanged) || eventType == typeof(ApiKeyDeleted);
 
     public void Project(PendingEvent @event, ProjectionCommands commands)
@@ -40,7 +45,7 @@ sealed class ApiKeysProjection : IInlineProjection
         // delivered only when the change commits, so a node that hears it and reloads always sees the change. An
         // API key append carries one event; should one ever carry more, PostgreSQL delivers identical
         // notifications of one transaction only once.
-        commands.Add("SELECT pg_notify('seq_security_changed', '')");
+        SecurityDirectory.NotifyChange(commands);
     }
 
     static string[] Names(IEnumerable<Permission> permissions) => [.. permissions.Select(p => p.ToString())];
@@ -64,25 +69,16 @@ sealed class ApiKeyReadModel(NpgsqlDataSource dataSource) : IApiKeyReadModel
     public async Task<IReadOnlyList<ApiKeyView>> ListAsync(CancellationToken cancellationToken) =>
         await QueryAsync($"SELECT {Columns} FROM api_keys ORDER BY title, id", null, cancellationToken);
 
-    public async Task<IReadOnlyList<ApiKeyView>> ListOwnedByAsync(string ownerId, CancellationToken cancellationToken) =>
-        await QueryAsync($"SELECT {Columns} FROM api_keys WHERE owner_id = $1 ORDER BY title, id", ownerId, cancellationToken);
-
     public async Task<ApiKeyView?> FindAsync(string id, CancellationToken cancellationToken) =>
         (await QueryAsync($"SELECT {Columns} FROM api_keys WHERE id = $1", id, cancellationToken)).SingleOrDefault();
 
-    async Task<List<ApiKeyView>> QueryAsync(string sql, string? argument, CancellationToken cancellationToken)
+    Task<List<ApiKeyView>> QueryAsync(string sql, string? argument, CancellationToken cancellationToken) =>
+        dataSource.QueryAsync(sql, argument, Read, cancellationToken);
+
+    static ApiKeyView Read(NpgsqlDataReader reader)
     {
-        await using var command = dataSource.CreateCommand(sql);
-        if (argument is not null)
-            command.Parameters.Add(new NpgsqlParameter { Value = argument });
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        var keys = new List<ApiKeyView>();
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            var permissions = reader.GetFieldValue<string[]>(3).Select(Enum.Parse<Permission>).Order().ToList();
-            keys.Add(new ApiKeyView(reader.GetString(0), reader.GetString(1), reader.GetString(2), permissions,
-                reader.IsDBNull(4) ? null : reader.GetString(4), ApiKeyInputSettingsJson.Deserialize(reader.GetString(5))));
-        }
-        return keys;
+        var permissions = reader.GetFieldValue<string[]>(3).Select(Enum.Parse<Permission>).Order().ToList();
+        return new ApiKeyView(reader.GetString(0), reader.GetString(1), reader.GetString(2), permissions,
+            reader.IsDBNull(4) ? null : reader.GetString(4), ApiKeyInputSettingsJson.Deserialize(reader.GetString(5)));
     }
 }

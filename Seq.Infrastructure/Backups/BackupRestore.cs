@@ -103,6 +103,8 @@ public static class BackupRestore
             decrypting.VerifyToEnd();
         }
 
+        // A backup made before schema step 12 holds streams under their older ids; they get today's (ADR 0047).
+        await ExecuteAsync(connection, transaction, "SELECT seq_current_stream_ids()", cancellationToken);
         await rebuild.RunAsync(connection, transaction, cancellationToken);
 
         await using (var recordKey = new NpgsqlCommand("""

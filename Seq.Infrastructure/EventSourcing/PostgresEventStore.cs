@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
 using NpgsqlTypes;
 using Seq.Application.EventSourcing;
+using Seq.Application.Pipeline;
 using Seq.Domain;
 
 namespace Seq.Infrastructure.EventSourcing;

@@ -222,5 +222,44 @@ public static class SchemaMigrations
             );
             CREATE INDEX signals_owner ON signals (owner_id);
             """),
+        new(12, "one stream id shape: {category}/{aggregate id}", """
+            -- The id a stream has today (ADR 0047) for one written before this step, by the aggregate's stream type, so
+            -- that another kind of stream whose id happens to look alike keeps its own.
+            CREATE FUNCTION seq_stream_id_now(p_stream_id text, p_type text) RETURNS text
+            LANGUAGE sql IMMUTABLE AS $$
+                SELECT CASE
+                    WHEN p_type = 'InstanceSettings' AND p_stream_id = 'settings-instance' THEN 'settings/instance'
+                    WHEN p_type = 'InstanceAuthentication' AND p_stream_id = 'instance-authentication' THEN 'authentication/instance'
+                    WHEN p_type = 'NuGetFeed' AND p_stream_id LIKE 'feed-%' THEN 'nugetfeeds/' || substr(p_stream_id, 6)
+                    WHEN p_type = 'Signal' AND p_stream_id LIKE 'signal-stream-%' THEN 'signals/' || substr(p_stream_id, 15)
+                    ELSE p_stream_id
+                END
+            $$;
+
+            -- Moves every stream written under an older id, with its events, to its id of today; versions, event ids,
+            -- transaction ids and sequence numbers stay, so a feed reader's position still holds. Run by this step, and
+            -- by a restore once it has put back a backup's streams (a backup may predate this step).
+            CREATE FUNCTION seq_current_stream_ids() RETURNS bigint
+            LANGUAGE plpgsql AS $$
+            DECLARE
+                moved bigint;
+            BEGIN
+                SET CONSTRAINTS events_stream_id_fkey DEFERRED;
+                UPDATE events e SET stream_id = seq_stream_id_now(s.stream_id, s.type)
+                FROM streams s
+                WHERE e.stream_id = s.stream_id AND seq_stream_id_now(s.stream_id, s.type) <> s.stream_id;
+                UPDATE streams SET stream_id = seq_stream_id_now(stream_id, type) WHERE seq_stream_id_now(stream_id, type) <> stream_id;
+                GET DIAGNOSTICS moved = ROW_COUNT;
+                SET CONSTRAINTS events_stream_id_fkey IMMEDIATE;
+                RETURN moved;
+            END
+            $$;
+
+            -- Deferrable only so that a stream and its events can change id in one transaction; still checked at
+            -- every statement unless deferred, as above.
+            ALTER TABLE events ALTER CONSTRAINT events_stream_id_fkey DEFERRABLE INITIALLY IMMEDIATE;
+
+            SELECT seq_current_stream_ids();
+            """),
     ];
 }

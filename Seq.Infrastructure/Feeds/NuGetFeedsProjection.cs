@@ -2,6 +2,7 @@ using Npgsql;
 using Seq.Application.Feeds;
 using Seq.Domain.Feeds;
 using Seq.Infrastructure.EventSourcing;
+using Seq.Infrastructure.Postgres;
 
 namespace Seq.Infrastructure.Feeds;
 
@@ -50,15 +51,9 @@ sealed class NuGetFeedReadModel(NpgsqlDataSource dataSource) : INuGetFeedReadMod
     public async Task<NuGetFeedView?> FindByNameAsync(string name, CancellationToken cancellationToken) =>
         (await QueryAsync($"SELECT {Columns} FROM nuget_feeds WHERE lower(name) = lower($1)", name, cancellationToken)).FirstOrDefault();
 
-    async Task<List<NuGetFeedView>> QueryAsync(string sql, string? argument, CancellationToken cancellationToken)
-    {
-        await using var command = dataSource.CreateCommand(sql);
-        if (argument is not null)
-            command.Parameters.Add(new NpgsqlParameter { Value = argument });
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        var feeds = new List<NuGetFeedView>();
-        while (await reader.ReadAsync(cancellationToken))
-            feeds.Add(new NuGetFeedView(reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.IsDBNull(3) ? null : reader.GetString(3), reader.GetBoolean(4)));
-        return feeds;
-    }
+    Task<List<NuGetFeedView>> QueryAsync(string sql, string? argument, CancellationToken cancellationToken) =>
+        dataSource.QueryAsync(sql, argument, Read, cancellationToken);
+
+    static NuGetFeedView Read(NpgsqlDataReader reader) =>
+        new(reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.IsDBNull(3) ? null : reader.GetString(3), reader.GetBoolean(4));
 }

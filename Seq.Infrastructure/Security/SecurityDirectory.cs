@@ -6,6 +6,7 @@ using Seq.Domain;
 using Seq.Domain.Security;
 using Seq.Domain.Users;
 using Seq.Infrastructure.EventSourcing;
+using Seq.Infrastructure.ApiKeys;
 using Seq.Infrastructure.Users;
 
 namespace Seq.Infrastructure.Security;
@@ -13,11 +14,14 @@ namespace Seq.Infrastructure.Security;
 /// <summary>
 /// Users and API keys in memory, as an immutable snapshot swapped whole. It is reloaded after every local append of
 /// a user or key event (before the request that made it is answered), whenever another node's append notifies
-/// channel <c>seq_security_changed</c>, and every <see cref="SecurityDirectoryListenerOptions.ReloadInterval"/> regardless. A reload that fails marks it stale, and the
+/// channel <see cref="ChangedChannel"/>, and every <see cref="SecurityDirectoryListenerOptions.ReloadInterval"/> regardless. A reload that fails marks it stale, and the
 /// next request that authenticates against it reloads first.
 /// </summary>
 public sealed class SecurityDirectory(NpgsqlDataSource dataSource, ApiKeyTokens tokens) : ISecurityDirectory, IAppendObserver
 {
+    /// <summary>The PostgreSQL notification channel on which every node hears that users or API keys changed.</summary>
+    public const string ChangedChannel = "seq_security_changed";
+
     sealed record KeyEntry(byte[] Salt, byte[] Hash, Principal Principal);
 
     sealed class Snapshot(Dictionary<string, DirectoryUser> users, Dictionary<string, KeyEntry[]> keysByPrefix)
@@ -25,7 +29,6 @@ public sealed class SecurityDirectory(NpgsqlDataSource dataSource, ApiKeyTokens 
         public static readonly Snapshot Empty = new([], []);
         public readonly Dictionary<string, DirectoryUser> Users = users;
         public readonly Dictionary<string, KeyEntry[]>.AlternateLookup<ReadOnlySpan<char>> KeysByPrefix = keysByPrefix.GetAlternateLookup<ReadOnlySpan<char>>();
-        public int KeyCount => KeysByPrefix.Dictionary.Values.Sum(entries => entries.Length);
     }
 
     readonly SemaphoreSlim _refreshing = new(1, 1);
@@ -35,10 +38,6 @@ public sealed class SecurityDirectory(NpgsqlDataSource dataSource, ApiKeyTokens 
     long _completed;
 
     public bool IsStale => _stale;
-
-    public int UserCount => _snapshot.Users.Count;
-
-    public int KeyCount => _snapshot.KeyCount;
 
     public Principal? AuthenticateApiKey(string token)
     {
@@ -87,8 +86,11 @@ public sealed class SecurityDirectory(NpgsqlDataSource dataSource, ApiKeyTokens 
     public Task AfterCommitAsync(IReadOnlyList<IDomainEvent> events, CancellationToken cancellationToken) =>
         events.Any(IsSecurityEvent) ? RefreshAsync(cancellationToken) : Task.CompletedTask;
 
-    static bool IsSecurityEvent(IDomainEvent e) =>
-        e.GetType().Namespace is "Seq.Domain.Users" or "Seq.Domain.ApiKeys";
+    // The events that change the tables this directory reads: the ones the users and API keys projections write.
+    static bool IsSecurityEvent(IDomainEvent e) => UsersProjection.Projects(e.GetType()) || ApiKeysProjection.Projects(e.GetType());
+
+    /// <summary>Adds to an append the notification, delivered at commit to every node, that the directory must reload.</summary>
+    internal static void NotifyChange(ProjectionCommands commands) => commands.Add($"SELECT pg_notify('{ChangedChannel}', '')");
 
     async Task<Snapshot> LoadAsync(CancellationToken cancellationToken)
     {
@@ -233,7 +235,7 @@ public sealed class SecurityDirectoryListener(
     // (and the backend's last statement stays one an operator recognises in pg_stat_activity).
     static async Task ListenAsync(NpgsqlConnection connection, CancellationToken cancellationToken, TimeSpan? timeout = null)
     {
-        await using var listen = new NpgsqlCommand($"LISTEN {UsersProjection.SecurityChangedChannel}", connection);
+        await using var listen = new NpgsqlCommand($"LISTEN {SecurityDirectory.ChangedChannel}", connection);
         if (timeout is { } bound)
             listen.CommandTimeout = Math.Max(1, (int)Math.Ceiling(bound.TotalSeconds));
         await listen.ExecuteNonQueryAsync(cancellationToken);

@@ -4,6 +4,7 @@ using Npgsql;
 using Seq.Application.Signals;
 using Seq.Domain.Signals;
 using Seq.Infrastructure.EventSourcing;
+using Seq.Infrastructure.Postgres;
 
 namespace Seq.Infrastructure.Signals;
 
@@ -50,15 +51,9 @@ sealed class SignalsReadModel(NpgsqlDataSource dataSource) : ISignalsReadModel
     public async Task<IReadOnlyList<SignalView>> ListAsync(CancellationToken cancellationToken) =>
         await QueryAsync("SELECT id, owner_id, definition::text FROM signals ORDER BY definition->>'Title', id", null, cancellationToken);
 
-    async Task<List<SignalView>> QueryAsync(string sql, string? argument, CancellationToken cancellationToken)
-    {
-        await using var command = dataSource.CreateCommand(sql);
-        if (argument is not null)
-            command.Parameters.Add(new NpgsqlParameter { Value = argument });
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        var signals = new List<SignalView>();
-        while (await reader.ReadAsync(cancellationToken))
-            signals.Add(new SignalView(reader.GetString(0), reader.IsDBNull(1) ? null : reader.GetString(1), SignalDefinitionJson.Deserialize(reader.GetString(2))));
-        return signals;
-    }
+    Task<List<SignalView>> QueryAsync(string sql, string? argument, CancellationToken cancellationToken) =>
+        dataSource.QueryAsync(sql, argument, Read, cancellationToken);
+
+    static SignalView Read(NpgsqlDataReader reader) =>
+        new(reader.GetString(0), reader.IsDBNull(1) ? null : reader.GetString(1), SignalDefinitionJson.Deserialize(reader.GetString(2)));
 }

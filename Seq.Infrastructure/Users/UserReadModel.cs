@@ -2,6 +2,7 @@ using System.Text.Json;
 using Npgsql;
 using Seq.Application.Users;
 using Seq.Domain.Users;
+using Seq.Infrastructure.Postgres;
 
 namespace Seq.Infrastructure.Users;
 
@@ -29,23 +30,15 @@ sealed class UserReadModel(NpgsqlDataSource dataSource) : IUserReadModel
             : null;
     }
 
-    async Task<List<UserView>> QueryAsync(string sql, string? argument, CancellationToken cancellationToken)
-    {
-        await using var command = dataSource.CreateCommand(sql);
-        if (argument is not null)
-            command.Parameters.Add(new NpgsqlParameter { Value = argument });
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        var users = new List<UserView>();
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            users.Add(new UserView(
-                reader.GetString(0), reader.GetString(1),
-                reader.IsDBNull(2) ? null : reader.GetString(2),
-                reader.IsDBNull(3) ? null : reader.GetString(3),
-                reader.GetFieldValue<string[]>(4),
-                reader.IsDBNull(5) ? null : JsonSerializer.Deserialize<DescriptiveFilter>(reader.GetString(5)),
-                reader.GetBoolean(6)));
-        }
-        return users;
-    }
+    Task<List<UserView>> QueryAsync(string sql, string? argument, CancellationToken cancellationToken) =>
+        dataSource.QueryAsync(sql, argument, Read, cancellationToken);
+
+    static UserView Read(NpgsqlDataReader reader) =>
+        new(
+            reader.GetString(0), reader.GetString(1),
+            reader.IsDBNull(2) ? null : reader.GetString(2),
+            reader.IsDBNull(3) ? null : reader.GetString(3),
+            reader.GetFieldValue<string[]>(4),
+            reader.IsDBNull(5) ? null : JsonSerializer.Deserialize<DescriptiveFilter>(reader.GetString(5)),
+            reader.GetBoolean(6));
 }

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Seq.Domain.Users;
 using Seq.Infrastructure.EventSourcing;
+using Seq.Infrastructure.Security;
 
 namespace Seq.Infrastructure.Users;
 
@@ -8,9 +9,10 @@ sealed class UsersProjection : IInlineProjection
 {
     public IReadOnlyList<string> Tables => ["users"];
 
-    public const string SecurityChangedChannel = "seq_security_changed";
+    public bool Handles(Type eventType) => Projects(eventType);
 
-    public bool Handles(Type eventType) =>
+    /// <summary>The events that change the users table (and so the <see cref="Security.SecurityDirectory"/>).</summary>
+    public static bool Projects(Type eventType) =>
         eventType == typeof(UserCreated) || eventType == typeof(UserChanged)
         || eventType == typeof(UserPasswordChanged) || eventType == typeof(UserDeleted);
 
@@ -42,7 +44,7 @@ sealed class UsersProjection : IInlineProjection
                 return;
         }
         // Delivered at commit, to every node: each reloads its directory of users and keys.
-        commands.Add($"SELECT pg_notify('{SecurityChangedChannel}', '')");
+        SecurityDirectory.NotifyChange(commands);
     }
 
     static string? Json(DescriptiveFilter? filter) => filter is null ? null : JsonSerializer.Serialize(filter);

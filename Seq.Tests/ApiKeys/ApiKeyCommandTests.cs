@@ -3,7 +3,6 @@ using MediatR;
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 using Seq.Application.ApiKeys;
-using Seq.Application.EventSourcing;
 using Seq.Application.Pipeline;
 using Seq.Application.Security;
 using Seq.Domain;
@@ -127,8 +126,8 @@ public sealed class ApiKeyCommandTests(ApiKeyServerFixture fixture) : IClassFixt
         await using var listener = new NpgsqlConnection(Server.ConnectionString);
         await listener.OpenAsync();
         var notifications = 0;
-        listener.Notification += (_, e) => { if (e.Channel == "seq_security_changed") notifications++; };
-        await using (var listen = new NpgsqlCommand("LISTEN seq_security_changed", listener))
+        listener.Notification += (_, e) => { if (e.Channel == SecurityDirectory.ChangedChannel) notifications++; };
+        await using (var listen = new NpgsqlCommand($"LISTEN {SecurityDirectory.ChangedChannel}", listener))
             await listen.ExecuteNonQueryAsync();
 
         var created = await CreatePersonalAsync(alice, "Announced");

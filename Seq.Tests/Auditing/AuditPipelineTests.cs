@@ -6,7 +6,7 @@ using MediatR;
 using Microsoft.Extensions.DependencyInjection;
 using Seq.Api.Hosting;
 using Seq.Application.Auditing;
-using Seq.Application.EventSourcing;
+using Seq.Application.Pipeline;
 using Seq.Domain.Security;
 using Seq.Infrastructure.Auditing;
 using Seq.Tests.Support;

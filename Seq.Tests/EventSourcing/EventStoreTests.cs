@@ -4,6 +4,7 @@ using Seq.Infrastructure.EventSourcing;
 using Seq.Application.Security;
 using Seq.Domain.Security;
 using Seq.Application.EventSourcing;
+using Seq.Application.Pipeline;
 using Seq.Domain;
 using Seq.Tests.Support;
 

@@ -1,6 +1,6 @@
 using Seq.Application.EventSourcing;
+using Seq.Application.Pipeline;
 using Seq.Infrastructure.EventSourcing;
-using Seq.Tests.Auditing;
 using Seq.Tests.Support;
 
 namespace Seq.Tests.EventSourcing;

@@ -5,7 +5,6 @@ using System.Text;
 using System.Text.Json;
 using Seq.Api.Hosting;
 using Seq.Infrastructure.Configuration;
-using Seq.Tests.Auditing;
 using Seq.Tests.Support;
 
 namespace Seq.Tests.Hosting;

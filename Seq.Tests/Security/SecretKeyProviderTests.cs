@@ -117,7 +117,7 @@ public sealed class SecretKeyProviderTests : IDisposable
         stopwatch.Elapsed.ShouldBeLessThan(TimeSpan.FromSeconds(20));
         var started = File.ReadAllLines(pids).Select(int.Parse).ToList();
         started.Count.ShouldBe(2);
-        await WaitUntilAsync(() => started.All(IsGone), TimeSpan.FromSeconds(10));
+        await Poll.UntilAsync(() => started.All(IsGone), TimeSpan.FromSeconds(10), "every started process to be gone");
     }
 
     [Fact]
@@ -193,16 +193,6 @@ public sealed class SecretKeyProviderTests : IDisposable
         catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
         {
             return true;
-        }
-    }
-
-    static async Task WaitUntilAsync(Func<bool> condition, TimeSpan limit)
-    {
-        var deadline = DateTime.UtcNow + limit;
-        while (!condition())
-        {
-            DateTime.UtcNow.ShouldBeLessThan(deadline, "the condition did not hold in time");
-            await Task.Delay(50);
         }
     }
 

@@ -47,7 +47,7 @@ public sealed class SettingsApiTests : IAsyncLifetime
         await using var connection = new Npgsql.NpgsqlConnection(_server.ConnectionString);
         await connection.OpenAsync();
         await using var command = new Npgsql.NpgsqlCommand(
-            "SELECT type, data->>'Name', data->>'Value', data->>'PreviousValue' FROM events WHERE stream_id = 'settings-instance' ORDER BY version", connection);
+            "SELECT type, data->>'Name', data->>'Value', data->>'PreviousValue' FROM events WHERE stream_id = 'settings/instance' ORDER BY version", connection);
         await using var reader = await command.ExecuteReaderAsync();
         (await reader.ReadAsync()).ShouldBeTrue();
         reader.GetString(0).ShouldBe("SettingChanged");

@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
-using Seq.Application.EventSourcing;
+using Seq.Application.Pipeline;
 using Seq.Infrastructure;
 using Seq.Infrastructure.EventSourcing;
 

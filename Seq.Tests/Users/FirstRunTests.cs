@@ -107,7 +107,7 @@ public sealed partial class FirstRunTests
                 CREATE FUNCTION fail_first_run() RETURNS trigger LANGUAGE plpgsql AS $$
                 BEGIN RAISE EXCEPTION 'injected fault in the append of the first-run configuration'; END $$;
                 CREATE TRIGGER fail_first_run BEFORE INSERT ON streams FOR EACH ROW
-                WHEN (NEW.stream_id = 'instance-authentication') EXECUTE FUNCTION fail_first_run();
+                WHEN (NEW.stream_id = 'authentication/instance') EXECUTE FUNCTION fail_first_run();
                 """);
         }
         var key = SecretKey.Generate();

@@ -1,6 +1,6 @@
 using Seq.Application.Security;
 
-namespace Seq.Application.EventSourcing;
+namespace Seq.Application.Pipeline;
 
 /// <summary>
 /// What is known about the operation in progress (one per request scope); it is written into the metadata

@@ -1,8 +1,8 @@
 using System.Reflection;
 using MediatR;
-using Seq.Application.EventSourcing;
+using Seq.Application.Security;
 
-namespace Seq.Application.Security;
+namespace Seq.Application.Pipeline;
 
 /// <summary>Checks the permission the request type demands against the principal of the operation, before validation and the handler.</summary>
 sealed class AuthorizationBehaviour<TRequest, TResponse>(OperationContext operation) : IPipelineBehavior<TRequest, TResponse>
