@@ -1,4 +1,5 @@
 using Seq.Application.Security;
+using Seq.Application.Pipeline;
 using Seq.Domain.Security;
 
 namespace Seq.Tests.Security;
