@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using System.Text.Json;
 using Npgsql;
 using NpgsqlTypes;
@@ -17,7 +18,30 @@ public static class FilterSql
     {
         ArgumentNullException.ThrowIfNull(filter);
         ArgumentNullException.ThrowIfNull(command);
-        return new Translator(command).Predicate(filter);
+
+        // A filter parsed once (ParsedFilterCache) is translated once: its tree is immutable, and the cached SQL names
+        // parameters of its own, which are copied to each command.
+        var translation = Translations.GetValue(filter, Compile);
+        if (translation.Parameters.Any(p => command.Parameters.Contains(p.ParameterName)))
+            translation = Compile(filter); // the same filter twice in one command
+        foreach (var parameter in translation.Parameters)
+            command.Parameters.Add(parameter.Clone());
+        return translation.Sql;
+    }
+
+    sealed record Translation(string Sql, NpgsqlParameter[] Parameters);
+
+    static readonly ConditionalWeakTable<FilterExpression, Translation> Translations = new();
+    static long _translations;
+
+    static Translation Compile(FilterExpression filter)
+    {
+        using var scratch = new NpgsqlCommand();
+        var prefix = "filter_" + Interlocked.Increment(ref _translations).ToString(CultureInfo.InvariantCulture) + "_";
+        var sql = new Translator(scratch, prefix).Predicate(filter);
+        var parameters = scratch.Parameters.ToArray();
+        scratch.Parameters.Clear();
+        return new Translation(sql, parameters);
     }
 
     enum Kind
@@ -91,16 +115,13 @@ public static class FilterSql
     // `ci` folds ASCII letters only, whatever the database's locale, as FilterEvaluator does.
     static string LowerAscii(string sql) => $"translate({sql}, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz')";
 
-    sealed class Translator(NpgsqlCommand command)
+    sealed class Translator(NpgsqlCommand command, string prefix)
     {
         int _next;
 
         string Parameter(NpgsqlDbType type, object value)
         {
-            string name;
-            do
-                name = "filter_" + (_next++).ToString(CultureInfo.InvariantCulture);
-            while (command.Parameters.Contains(name));
+            var name = prefix + (_next++).ToString(CultureInfo.InvariantCulture);
 
             command.Parameters.Add(new NpgsqlParameter(name, type) { Value = value });
             return "@" + name;

@@ -26,6 +26,12 @@ public sealed class PostgresLogEventReader(NpgsqlDataSource dataSource) : ILogEv
                 throw new ArgumentException("afterId is not an event id.");
             where.Add($"(e.timestamp, e.id) < ({Parameter(command, afterTimestamp)}, {Parameter(command, afterId)})");
         }
+        if (query.StartAtId is not null)
+        {
+            if (!LogEventIds.TryParse(query.StartAtId, out var startTimestamp, out var startId))
+                throw new ArgumentException("startAtId is not an event id.");
+            where.Add($"(e.timestamp, e.id) <= ({Parameter(command, startTimestamp)}, {Parameter(command, startId)})");
+        }
         foreach (var filter in query.Filters)
             where.Add("(" + FilterSql.Translate(filter, command) + ")");
 

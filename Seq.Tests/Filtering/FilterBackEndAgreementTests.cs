@@ -122,7 +122,7 @@ public sealed class FilterBackEndAgreementTests(ITestOutputHelper output)
     public void Equality_of_a_property_path_and_a_constant_becomes_one_containment_of_a_nested_document(string text, string document)
     {
         using var command = new NpgsqlCommand();
-        FilterSql.Translate(FilterParser.Parse(text), command).ShouldBe("(e.properties @> @filter_0::jsonb)");
+        FilterSql.Translate(FilterParser.Parse(text), command).ShouldMatch(@"^\(e\.properties @> @filter_\d+_0::jsonb\)$");
         command.Parameters[0].Value.ShouldBe(document);
     }
 
@@ -131,7 +131,7 @@ public sealed class FilterBackEndAgreementTests(ITestOutputHelper output)
     {
         using (var command = new NpgsqlCommand())
         {
-            FilterSql.Translate(FilterParser.Parse("A = 'aB-é' ci"), command).ShouldBe("(e.properties @> ANY(@filter_0))");
+            FilterSql.Translate(FilterParser.Parse("A = 'aB-é' ci"), command).ShouldMatch(@"^\(e\.properties @> ANY\(@filter_\d+_0\)\)$");
             ((string[])command.Parameters[0].Value!).Order(StringComparer.Ordinal).ShouldBe(
                 ["{\"A\":\"AB-\\u00E9\"}", "{\"A\":\"Ab-\\u00E9\"}", "{\"A\":\"aB-\\u00E9\"}", "{\"A\":\"ab-\\u00E9\"}"]);
         }
