@@ -177,6 +177,7 @@ sealed class IngestionBenchmark(string connectionString, TimeSpan phase, int rou
                     throw new InvalidOperationException($"search answered {response.StatusCode}");
                 times.Add(watch.Elapsed.TotalMilliseconds);
             }
+            Console.WriteLine($"{filter()}: p50 {times.Order().ElementAt(times.Count / 2):F1} ms");
             return [.. times.Order()];
         }
         var equality = await TimeAsync(() => $"Customer = 'c{random.Next(100)}'");
