@@ -165,15 +165,19 @@ sealed class IngestionBenchmark(string connectionString, TimeSpan phase, int rou
         http.DefaultRequestHeaders.Add("X-Seq-ApiKey", token);
         var range = $"&fromDateUtc={Uri.EscapeDataString(window.ToString("O"))}&toDateUtc={Uri.EscapeDataString(window.AddHours(1).ToString("O"))}";
         var random = new Random(1);
-        async Task<double[]> TimeAsync(Func<string> filter)
+        var timeouts = 0;
+        async Task<double[]> TimeAsync(Func<string> filter, int? repeat = null)
         {
             var times = new List<double>();
-            for (var i = 0; i < searches; i++)
+            for (var i = 0; i < (repeat ?? searches); i++)
             {
                 var watch = Stopwatch.StartNew();
                 using var response = await http.GetAsync("/api/events?count=30&filter=" + Uri.EscapeDataString(filter()) + range);
                 await response.Content.ReadAsByteArrayAsync();
-                if (response.StatusCode != HttpStatusCode.OK)
+                // A scan of the whole window can outlast the 30 s command timeout on a loaded machine (503): counted, not fatal.
+                if (response.StatusCode == HttpStatusCode.ServiceUnavailable)
+                    timeouts++;
+                else if (response.StatusCode != HttpStatusCode.OK)
                     throw new InvalidOperationException($"search answered {response.StatusCode}");
                 times.Add(watch.Elapsed.TotalMilliseconds);
             }
@@ -186,7 +190,9 @@ sealed class IngestionBenchmark(string connectionString, TimeSpan phase, int rou
         var absent = await TimeAsync(() => $"Rare = 'y{random.Next(100_000)}'");
         var rareCi = await TimeAsync(() => $"Rare = 'X{random.Next(100_000)}' ci");
         var text = await TimeAsync(() => $"\"placed by \\\"c{random.Next(100)}\\\"\"");
-        var rareText = await TimeAsync(() => $"\"Order {random.Next(events)} placed\"");
+        if (timeouts > 0)
+            throw new InvalidOperationException($"{timeouts} searches timed out before the free-text scans");
+        var rareText = await TimeAsync(() => $"\"Order {random.Next(events)} placed\"", repeat: 5);
         string Row(string what, double[] t, string note) => $"| {what} | p50 **{t[t.Length / 2]:F1} ms**, p95 {t[(int)(t.Length * 0.95)]:F1} ms | {note} |";
         return (IReadOnlyList<string>)
         [
@@ -198,7 +204,7 @@ sealed class IngestionBenchmark(string connectionString, TimeSpan phase, int rou
             Row("Property equality, no event matches (`Rare = 'y4242'`)", absent, "target p50 ≤ 50 ms"),
             Row("Property equality `ci`, 10 events match (`Rare = 'X4242' ci`, 2 case variants)", rareCi, "target p50 ≤ 50 ms"),
             Row("Free text, 1% match (`\"placed by \\\"c42\\\"\"`)", text, "reported"),
-            Row("Free text, 1 event matches (`\"Order 4242 placed\"`)", rareText, "reported: scans the hour"),
+            Row("Free text, 1 event matches (`\"Order 4242 placed\"`), 5 searches", rareText, $"reported: scans the hour; {timeouts} of 5 hit the 30 s command timeout (503)"),
         ];
     });
 

@@ -76,6 +76,21 @@ public sealed class EventSearchParameterTests(EventServerFixture fixture) : ICla
     }
 
     [Fact]
+    public async Task Matches_older_than_the_newest_ten_thousand_events_of_the_window_are_found_after_the_newer_ones()
+    {
+        var window = EventServerFixture.NewWindow();
+        var body = string.Join("\n", Enumerable.Range(0, 12_000).Select(i =>
+            $$"""{"@t":"{{T(window.AddMilliseconds(i * 100))}}","N":{{i}},"Kind":"{{(i is 5 or 7 or 11_990 ? "rare" : i % 2 == 0 ? "even" : "odd")}}"}"""));
+        using (var response = await fixture.PostClefAsync(body, fixture.IngestKey))
+            response.StatusCode.ShouldBe(HttpStatusCode.Created);
+
+        (await fixture.SearchAsync(window, "&filter=" + Uri.EscapeDataString("Kind = 'rare'"), count: 30)).Select(e => EventServerFixture.Property(e, "N")).ShouldBe(["11990", "7", "5"]);
+        (await fixture.SearchAsync(window, "&filter=" + Uri.EscapeDataString("Kind = 'rare' or N = 6"), count: 3)).Select(e => EventServerFixture.Property(e, "N")).ShouldBe(["11990", "7", "6"]);
+        (await fixture.SearchAsync(window, "&filter=" + Uri.EscapeDataString("Kind = 'even'"), count: 3)).Select(e => EventServerFixture.Property(e, "N")).ShouldBe(["11998", "11996", "11994"]);
+        (await fixture.SearchAsync(window, "&filter=" + Uri.EscapeDataString("N < 2"), count: 5)).Select(e => EventServerFixture.Property(e, "N")).ShouldBe(["1", "0"]);
+    }
+
+    [Fact]
     public async Task An_equality_search_is_answered_through_the_properties_index()
     {
         var window = await SevenEventsAsync();
