@@ -35,6 +35,7 @@ public static class DependencyInjection
         services.AddScoped<IMediator, Mediator>();
         services.AddSingleton<Events.EventIngestion>();
         services.AddScoped<Events.ViewFilters>();
+        services.AddSingleton<Filtering.ParsedFilterCache>();
 
         foreach (var behaviour in PipelineBehaviours)
             services.AddTransient(typeof(IPipelineBehavior<,>), behaviour);

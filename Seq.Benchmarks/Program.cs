@@ -11,7 +11,7 @@ using Seq.Infrastructure.Postgres;
 //        dotnet run -c Release --project Seq.Benchmarks -- audittrail [--lines N] [--rounds N]
 //        dotnet run -c Release --project Seq.Benchmarks -- backup [--rounds N]
 //        dotnet run -c Release --project Seq.Benchmarks -- ingestion [--seconds N] [--rounds N]
-//        dotnet run -c Release --project Seq.Benchmarks -- eventsearch [--events N] [--searches N]
+//        dotnet run -c Release --project Seq.Benchmarks -- eventsearch [--events N] [--searches N] [--seconds N] [--rounds N]
 // Uses SEQ_BENCH_CONNECTIONSTRING when set; otherwise a private PostgreSQL cluster in a temporary folder,
 // started from the machine's binaries exactly as the server starts its own.
 var suite = args.FirstOrDefault() ?? "eventstore";
@@ -78,7 +78,7 @@ try
     var rows = suite == "ingestion"
         ? await new IngestionBenchmark(connectionString, TimeSpan.FromSeconds(Option("--seconds", 5)), Option("--rounds", 3)).RunIngestionAsync()
         : suite == "eventsearch"
-        ? await new IngestionBenchmark(connectionString, TimeSpan.Zero, 0).RunSearchAsync(Option("--events", 1_000_000), Option("--searches", 100))
+        ? await new IngestionBenchmark(connectionString, TimeSpan.FromSeconds(Option("--seconds", 3)), Option("--rounds", 3)).RunSearchAsync(Option("--events", 1_000_000), Option("--searches", 100))
         : suite == "backup"
         ? await new BackupBenchmark(connectionString, rounds: Option("--rounds", 3)).RunAsync()
         : suite == "identity"

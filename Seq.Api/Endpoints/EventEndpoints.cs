@@ -36,12 +36,11 @@ static class EventEndpoints
         })).Demands(Permission.Public);
 
         group.MapGet("/", async (HttpContext context, IMediator mediator, CancellationToken cancellationToken) =>
-            Results.Ok((await SearchAsync(context, mediator, cancellationToken)).Select(ToEntity))).Demands(Permission.Read);
+            Results.Ok((await mediator.Send(SearchOf(context.Request.Query), cancellationToken)).Events.Select(ToEntity))).Demands(Permission.Read);
 
         group.MapGet("/signal", async (HttpContext context, IMediator mediator, CancellationToken cancellationToken) =>
         {
-            var events = await SearchAsync(context, mediator, cancellationToken);
-            var count = CountOf(context) ?? SearchEventsQuery.DefaultCount;
+            var (events, count) = await mediator.Send(SearchOf(context.Request.Query), cancellationToken);
             return Results.Ok(new
             {
                 Events = events.Select(ToEntity),
@@ -54,8 +53,12 @@ static class EventEndpoints
             });
         }).Demands(Permission.Read);
 
-        group.MapGet("/{id}", async (string id, IMediator mediator, CancellationToken cancellationToken) =>
-            Results.Ok(ToEntity(await mediator.Send(new GetEventQuery(id), cancellationToken)))).Demands(Permission.Read);
+        group.MapGet("/{id}", async (string id, HttpContext context, IMediator mediator, CancellationToken cancellationToken) =>
+            Results.Ok(ToEntity(await mediator.Send(new GetEventQuery(id)
+            {
+                Render = First(context.Request.Query, "render"),
+                Repeated = Repeated(context.Request.Query, "render"),
+            }, cancellationToken)))).Demands(Permission.Read);
     }
 
     static async Task IngestAsync(HttpContext context, EventIngestion ingestion, OperationContext operation, RefusalAudit refusals, CancellationToken cancellationToken)
@@ -88,29 +91,25 @@ static class EventEndpoints
             result.MinimumLevelAccepted is null ? """{"MinimumLevelAccepted":null}""" : $$"""{"MinimumLevelAccepted":"{{result.MinimumLevelAccepted}}"}""", cancellationToken);
     }
 
-    static Task<IReadOnlyList<StoredLogEvent>> SearchAsync(HttpContext context, IMediator mediator, CancellationToken cancellationToken)
+    // Texts only: SearchEventsValidator reads and refuses them, with the same 400 as any other request.
+    static SearchEventsQuery SearchOf(IQueryCollection query) => new()
     {
-        var query = context.Request.Query;
-        return mediator.Send(new SearchEventsQuery(
-            Single(query, "filter"), Single(query, "signal"), CountOf(context),
-            DateOf(query, "fromDateUtc"), DateOf(query, "toDateUtc"), Single(query, "afterId")), cancellationToken);
-    }
+        Filter = First(query, "filter"),
+        Signal = First(query, "signal"),
+        Count = First(query, "count"),
+        FromDateUtc = First(query, "fromDateUtc"),
+        ToDateUtc = First(query, "toDateUtc"),
+        AfterId = First(query, "afterId"),
+        StartAtId = First(query, "startAtId"),
+        Render = First(query, "render"),
+        ShortCircuitAfter = First(query, "shortCircuitAfter"),
+        Repeated = Repeated(query, "filter", "signal", "count", "fromDateUtc", "toDateUtc", "afterId", "startAtId", "render", "shortCircuitAfter"),
+    };
 
-    static string? Single(IQueryCollection query, string name) =>
-        query.TryGetValue(name, out var values) ? values.Count == 1 ? values[0] : throw Invalid(name, $"Give {name} once.") : null;
+    static string? First(IQueryCollection query, string name) => query.TryGetValue(name, out var values) && values.Count > 0 ? values[0] : null;
 
-    static int? CountOf(HttpContext context) =>
-        Single(context.Request.Query, "count") is not { } text ? null
-        : int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var count) ? count
-        : throw Invalid("count", $"count must be a whole number between 1 and {SearchEventsQuery.MaximumCount}.");
-
-    static DateTimeOffset? DateOf(IQueryCollection query, string name) =>
-        Single(query, name) is not { } text ? null
-        : DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var date) ? date.ToUniversalTime()
-        : throw Invalid(name, $"{name} must be an ISO 8601 date and time.");
-
-    static FluentValidation.ValidationException Invalid(string name, string message) =>
-        new([new FluentValidation.Results.ValidationFailure(name, message)]);
+    static string[] Repeated(IQueryCollection query, params string[] names) =>
+        [.. names.Where(name => query.TryGetValue(name, out var values) && values.Count > 1)];
 
     /// <summary>Seq's EventEntity.</summary>
     static object ToEntity(StoredLogEvent stored)

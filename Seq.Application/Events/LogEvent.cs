@@ -19,9 +19,12 @@ public interface ILogEventWriter
     Task WriteAsync(IReadOnlyList<LogEvent> events, CancellationToken cancellationToken);
 }
 
-/// <summary>What a search asks of storage; <see cref="Filters"/> are ANDed, each already parsed.</summary>
+/// <summary>
+/// What a search asks of storage; <see cref="Filters"/> are ANDed, each already parsed. <see cref="AfterId"/> starts
+/// after an event (exclusive), <see cref="StartAtId"/> at one (inclusive).
+/// </summary>
 public sealed record LogEventQuery(
-    int Count, DateTimeOffset? From, DateTimeOffset? To, string? AfterId, IReadOnlyList<FilterExpression> Filters);
+    int Count, DateTimeOffset? From, DateTimeOffset? To, string? AfterId, IReadOnlyList<FilterExpression> Filters, string? StartAtId = null);
 
 public interface ILogEventReader
 {

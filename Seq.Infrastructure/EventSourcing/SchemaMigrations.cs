@@ -222,6 +222,12 @@ public static class SchemaMigrations
             );
             CREATE INDEX signals_owner ON signals (owner_id);
             """),
+        new(11, "log event properties index", """
+            -- Property equality in a search is translated to jsonb containment (properties @> '{"A":"x"}'), which this
+            -- index serves whatever the value's rarity (ADR 0042). jsonb_path_ops: smaller and faster than the default
+            -- jsonb_ops, and containment is the only operator the search uses. Made on every partition, existing and future.
+            CREATE INDEX log_events_properties ON log_events USING gin (properties jsonb_path_ops);
+            """),
         new(12, "one stream id shape: {category}/{aggregate id}", """
             -- The id a stream has today (ADR 0047) for one written before this step, by the aggregate's stream type, so
             -- that another kind of stream whose id happens to look alike keeps its own.

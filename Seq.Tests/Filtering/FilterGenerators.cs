@@ -108,6 +108,27 @@ public static class FilterGenerators
         (1, Gen.Elements(Strings).Select(s => (FilterExpression)new TextExpression(s))),
         (1, Property));
 
+    static readonly Gen<FilterExpression> ScalarConstant = Gen.OneOf(
+        Gen.Elements<object?>(null, true, false).Select(v => (FilterExpression)new ConstantExpression(v)),
+        Gen.Elements(Numbers).Select(n => (FilterExpression)new ConstantExpression(n)),
+        Gen.Elements(Strings.Concat(Levels.OfType<string>()).ToArray()).Select(s => (FilterExpression)new ConstantExpression(s)));
+
+    /// <summary>Equality of a property path and a constant, either way round or as <c>in</c>: what the search serves from its index.</summary>
+    public static readonly Gen<FilterExpression> PropertyEquality = Gen.Frequency(
+        (4, from property in Property
+            from constant in ScalarConstant
+            from swap in Gen.Elements(false, true)
+            from ci in Gen.Elements(false, true)
+            select (FilterExpression)new ComparisonExpression(ComparisonOperator.Equal, swap ? constant : property, swap ? property : constant, ci)),
+        (1, from property in Property
+            from count in Gen.Choose(1, 3)
+            from candidates in Gen.ArrayOf(ScalarConstant, count)
+            from ci in Gen.Elements(false, true)
+            select (FilterExpression)new InExpression(property, candidates, ci)),
+        (1, from property in Property
+            from constant in ScalarConstant
+            select (FilterExpression)new NotExpression(new ComparisonExpression(ComparisonOperator.Equal, property, constant, false))));
+
     public static Gen<FilterExpression> Predicate(int size) =>
         size <= 0
             ? Leaf
