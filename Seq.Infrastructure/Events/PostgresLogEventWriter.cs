@@ -6,7 +6,7 @@ using Seq.Application.Events;
 namespace Seq.Infrastructure.Events;
 
 /// <summary>
-/// Writes a batch with one binary COPY in one transaction, after making sure the day partitions it needs exist.
+/// Writes a batch with one binary COPY (one transaction), after making sure the day partitions it needs exist.
 /// The days known to exist are remembered; retention may drop one meanwhile, and a COPY that finds no partition for
 /// a row forgets them and tries once more.
 /// </summary>
@@ -46,14 +46,19 @@ public sealed class PostgresLogEventWriter(NpgsqlDataSource dataSource) : ILogEv
             _partitions[day] = true;
         }
 
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        await using (var copy = await connection.BeginBinaryImportAsync(CopyCommand, cancellationToken))
-        {
-            foreach (var e in events)
-                await WriteRowAsync(copy, e, cancellationToken);
-            await copy.CompleteAsync(cancellationToken);
-        }
-        await transaction.CommitAsync(cancellationToken);
+        await CopyAsync(connection, events, cancellationToken);
+    }
+
+    /// <summary>
+    /// One COPY statement, which PostgreSQL runs as a transaction of its own: all rows or none, committed when it
+    /// completes. No explicit transaction around it, which would cost a round trip for its COMMIT (ADR 0041).
+    /// </summary>
+    internal static async Task CopyAsync(NpgsqlConnection connection, IReadOnlyList<LogEvent> events, CancellationToken cancellationToken)
+    {
+        await using var copy = await connection.BeginBinaryImportAsync(CopyCommand, cancellationToken);
+        foreach (var e in events)
+            await WriteRowAsync(copy, e, cancellationToken);
+        await copy.CompleteAsync(cancellationToken);
     }
 
     internal static async Task WriteRowAsync(NpgsqlBinaryImporter copy, LogEvent e, CancellationToken cancellationToken)
