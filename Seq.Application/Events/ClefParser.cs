@@ -476,7 +476,7 @@ public sealed record TimestampWindow(DateTimeOffset? Earliest, DateTimeOffset La
     public void Check(DateTimeOffset timestamp, int line)
     {
         if (timestamp > Latest)
-            throw new PayloadValidationException($"the @t timestamp is more than {DaysAhead} day ahead of the server's clock", line);
+            throw new PayloadValidationException($"the @t timestamp is more than {DaysAhead} day ahead of the server clock", line);
         if (timestamp < Earliest)
             throw new PayloadValidationException($"the @t timestamp is {EarliestReason}", line);
     }

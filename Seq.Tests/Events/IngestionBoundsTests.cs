@@ -46,7 +46,7 @@ public sealed class IngestionBoundsTests(EventServerFixture fixture) : IClassFix
         {
             refused.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
             (await refused.Content.ReadAsStringAsync()).ShouldBe(
-                """{"Error":"Payload validation failed: the @t timestamp is more than 1 day ahead of the server's clock (line 2)."}""");
+                """{"Error":"Payload validation failed: the @t timestamp is more than 1 day ahead of the server clock (line 2)."}""");
         }
         (await StoredWithProbeAsync(probe)).ShouldBe(0);
         (await PartitionExistsAsync(farFuture)).ShouldBeFalse();
