@@ -42,7 +42,15 @@ public sealed class PostgresLogEventWriter(NpgsqlDataSource dataSource) : ILogEv
                 continue;
             await using var create = new NpgsqlCommand("SELECT seq_log_event_partition($1)", connection);
             create.Parameters.Add(new NpgsqlParameter { Value = day });
-            await create.ExecuteNonQueryAsync(cancellationToken);
+            try
+            {
+                await create.ExecuteNonQueryAsync(cancellationToken);
+            }
+            catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.DuplicateTable)
+            {
+                // Another request made it first: the function's check after its advisory lock reads the catalog
+                // cache, which the lock does not refresh, so it can miss a table committed while it waited.
+            }
             _partitions[day] = true;
         }
 
