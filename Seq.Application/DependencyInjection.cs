@@ -33,6 +33,7 @@ public static class DependencyInjection
         services.AddSingleton<Users.PasswordPolicy>();
         services.AddScoped<ServiceFactory>(provider => provider.GetRequiredService);
         services.AddScoped<IMediator, Mediator>();
+        services.AddSingleton<Events.IngestionConfiguration>();
         services.AddSingleton<Events.EventIngestion>();
         services.AddScoped<Events.ViewFilters>();
         services.AddSingleton<Filtering.ParsedFilterCache>();

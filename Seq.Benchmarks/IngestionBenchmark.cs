@@ -80,14 +80,8 @@ sealed class IngestionBenchmark(string connectionString, TimeSpan phase, int rou
                 await using var connection = await dataSource.OpenConnectionAsync();
                 while (!stop.IsCancellationRequested)
                 {
-                    await using var transaction = await connection.BeginTransactionAsync();
-                    await using (var importer = await connection.BeginBinaryImportAsync(PostgresLogEventWriter.CopyCommand))
-                    {
-                        foreach (var e in rows[client])
-                            await PostgresLogEventWriter.WriteRowAsync(importer, e, CancellationToken.None);
-                        await importer.CompleteAsync();
-                    }
-                    await transaction.CommitAsync();
+                    // The very COPY the server's writer sends (one statement, its own transaction), with no HTTP and no parsing.
+                    await PostgresLogEventWriter.CopyAsync(connection, rows[client], CancellationToken.None);
                     events += BatchSize;
                 }
                 return events;

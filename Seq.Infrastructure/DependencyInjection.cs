@@ -57,6 +57,8 @@ public static class DependencyInjection
         services.TryAddSingleton(EventRetentionOptions.Default);
         services.AddSingleton<EventRetention>();
         services.AddHostedService(provider => provider.GetRequiredService<EventRetention>());
+        // Resolved lazily: a host without ingestion (the restore command, some tests) has nothing to invalidate.
+        services.AddSingleton<IAppendObserver>(provider => new IngestionCacheInvalidation(provider.GetService<IngestionConfiguration>()));
         return services;
     }
 

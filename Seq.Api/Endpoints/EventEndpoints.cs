@@ -20,8 +20,10 @@ static class EventEndpoints
 
     public static void MapEventEndpoints(this IEndpointRouteBuilder app)
     {
-        app.MapPost("/api/events/raw", IngestAsync).Demands(Permission.Public).WithMetadata(new AcceptsApiKeyInQuery(), new ReadsItsOwnBody());
-        app.MapPost("/ingest/clef", IngestAsync).Demands(Permission.Public).WithMetadata(new AcceptsApiKeyInQuery(), new ReadsItsOwnBody());
+        // The per-address write limit is for administrative writes; a logger sends a batch every few seconds from many
+        // processes behind one address, and ingestion is bounded by its own payload settings instead (ADR 0041).
+        app.MapPost("/api/events/raw", IngestAsync).Demands(Permission.Public).WithMetadata(new AcceptsApiKeyInQuery(), new ReadsItsOwnBody()).DisableRateLimiting();
+        app.MapPost("/ingest/clef", IngestAsync).Demands(Permission.Public).WithMetadata(new AcceptsApiKeyInQuery(), new ReadsItsOwnBody()).DisableRateLimiting();
 
         var group = app.MapGroup("/api/events");
         group.MapGet("/resources", () => Results.Ok(new
@@ -81,8 +83,9 @@ static class EventEndpoints
         // The server-wide body limit is for JSON requests; ingestion has its own setting, enforced while reading.
         if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } size)
             size.MaxRequestBodySize = null;
-        var payload = await EventIngestion.ReadPayloadAsync(context.Request.Body, context.Request.ContentLength, limits.MaximumPayloadBytes, cancellationToken);
-        var result = await ingestion.IngestAsync(operation.Principal, payload, limits, cancellationToken);
+        IngestionResult result;
+        using (var payload = await EventIngestion.ReadPayloadAsync(context.Request.Body, context.Request.ContentLength, limits.MaximumPayloadBytes, cancellationToken))
+            result = await ingestion.IngestAsync(operation.Principal, payload.Memory, limits, cancellationToken);
 
         // Serilog.Sinks.Seq finds the level by searching this exact text, so it is written byte for byte.
         context.Response.StatusCode = StatusCodes.Status201Created;

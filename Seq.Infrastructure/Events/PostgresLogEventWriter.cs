@@ -6,7 +6,7 @@ using Seq.Application.Events;
 namespace Seq.Infrastructure.Events;
 
 /// <summary>
-/// Writes a batch with one binary COPY in one transaction, after making sure the day partitions it needs exist.
+/// Writes a batch with one binary COPY (one transaction), after making sure the day partitions it needs exist.
 /// The days known to exist are remembered; retention may drop one meanwhile, and a COPY that finds no partition for
 /// a row forgets them and tries once more.
 /// </summary>
@@ -42,18 +42,31 @@ public sealed class PostgresLogEventWriter(NpgsqlDataSource dataSource) : ILogEv
                 continue;
             await using var create = new NpgsqlCommand("SELECT seq_log_event_partition($1)", connection);
             create.Parameters.Add(new NpgsqlParameter { Value = day });
-            await create.ExecuteNonQueryAsync(cancellationToken);
+            try
+            {
+                await create.ExecuteNonQueryAsync(cancellationToken);
+            }
+            catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.DuplicateTable)
+            {
+                // Another request made it first: the function's check after its advisory lock reads the catalog
+                // cache, which the lock does not refresh, so it can miss a table committed while it waited.
+            }
             _partitions[day] = true;
         }
 
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        await using (var copy = await connection.BeginBinaryImportAsync(CopyCommand, cancellationToken))
-        {
-            foreach (var e in events)
-                await WriteRowAsync(copy, e, cancellationToken);
-            await copy.CompleteAsync(cancellationToken);
-        }
-        await transaction.CommitAsync(cancellationToken);
+        await CopyAsync(connection, events, cancellationToken);
+    }
+
+    /// <summary>
+    /// One COPY statement, which PostgreSQL runs as a transaction of its own: all rows or none, committed when it
+    /// completes. No explicit transaction around it, which would cost a round trip for its COMMIT (ADR 0041).
+    /// </summary>
+    internal static async Task CopyAsync(NpgsqlConnection connection, IReadOnlyList<LogEvent> events, CancellationToken cancellationToken)
+    {
+        await using var copy = await connection.BeginBinaryImportAsync(CopyCommand, cancellationToken);
+        foreach (var e in events)
+            await WriteRowAsync(copy, e, cancellationToken);
+        await copy.CompleteAsync(cancellationToken);
     }
 
     internal static async Task WriteRowAsync(NpgsqlBinaryImporter copy, LogEvent e, CancellationToken cancellationToken)

@@ -49,7 +49,12 @@ public sealed class RetentionTests : IAsyncLifetime
         pass.Dropped.ShouldBe([$"log_events_{old.UtcDateTime:yyyyMMdd}"]);
         (await StoredAsync()).ShouldBe(new[] { now, recent }.Select(t => new DateTimeOffset(t.UtcTicks - t.UtcTicks % 10, TimeSpan.Zero)));
 
-        // A late event for the dropped day recreates its partition (this node still thought it existed).
+        // While the day is outside the window, a late event for it is taken but not stored (ADR 0041).
+        await IngestAsync(old);
+        (await StoredAsync()).Count.ShouldBe(2);
+
+        // Kept forever again, a late event for the dropped day recreates its partition (this node still thought it existed).
+        await _server.PutJsonAsync("/api/settings/setting-EventRetentionDays", """{"Value":"0"}""", HttpStatusCode.OK);
         await IngestAsync(old);
         (await StoredAsync()).Count.ShouldBe(3);
     }
