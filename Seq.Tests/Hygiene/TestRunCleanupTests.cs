@@ -73,7 +73,9 @@ public sealed class TestRunCleanupTests
         // Stand-ins: a "test host" to outlive, and a "postmaster" whose command line names its data directory, as
         // PostgreSQL's does, and which ends on SIGQUIT (the janitor's immediate shutdown).
         using var host = Start("sleep", "600");
-        using var postmaster = Start("sh", "-c", "trap 'exit 0' QUIT; while :; do sleep 0.1; done", data);
+        // env resets SIGQUIT first: a shell cannot trap a signal that was ignored when it started, and whether the test
+        // host's children start with it ignored depends on what else ran in the host (a host's console lifetime).
+        using var postmaster = Start("env", "--default-signal=QUIT", "sh", "-c", "trap 'exit 0' QUIT; while :; do sleep 0.1; done", data);
         File.WriteAllText(Path.Combine(data, "postmaster.pid"), $"{postmaster.Id}\n{data}\n");
         // A stale postmaster.pid naming a process that is not a server on that directory must not get it killed.
         using var bystander = Start("sleep", "600");

@@ -92,7 +92,9 @@ public static class TestDirectories
     /// directory is under <c>$2</c> (SIGQUIT, immediate shutdown), then removes <c>$2</c>.</summary>
     internal const string JanitorScript = """
         exec </dev/null >/dev/null 2>&1
-        while kill -0 "$1"; do sleep 1; done
+        # A process that has ended but is not yet reaped by its parent (a zombie, state Z) still answers kill -0.
+        alive() { kill -0 "$1" && [ "$(sed -n 's/^.*) \(.\).*$/\1/p' "/proc/$1/stat")" != Z ]; }
+        while alive "$1"; do sleep 1; done
         find "$2" -name postmaster.pid -type f | while read -r pidfile; do
           data=$(dirname "$pidfile")
           postmaster=$(head -n 1 "$pidfile")
