@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Npgsql;
+using NpgsqlTypes;
 using Seq.Application.ApiKeys;
 using Seq.Domain.ApiKeys;
 using Seq.Domain.Security;
@@ -14,33 +15,35 @@ sealed class ApiKeysProjection : IInlineProjection
     public bool Handles(Type eventType) =>
         eventType == typeof(ApiKeyCreated) || eventType == typeof(ApiKeyChanged) || eventType == typeof(ApiKeyDeleted);
 
+    /// <summary>The api_keys table, as the row operations below write it.</summary>
+    public static readonly ReadModelTable ApiKeys = new("api_keys",
+        new("id", NpgsqlDbType.Text), new("title", NpgsqlDbType.Text), new("token_prefix", NpgsqlDbType.Text),
+        new("token_salt", NpgsqlDbType.Bytea), new("token_hash", NpgsqlDbType.Bytea), new("assigned_permissions", NpgsqlDbType.Array | NpgsqlDbType.Text),
+        new("owner_id", NpgsqlDbType.Text), new("input_settings", NpgsqlDbType.Jsonb), new("created", NpgsqlDbType.TimestampTz),
+        new("updated", NpgsqlDbType.TimestampTz));
+
     public void Project(PendingEvent @event, ProjectionCommands commands)
     {
         switch (@event.Data)
         {
             case ApiKeyCreated e:
-                commands.Add("""
-                    INSERT INTO api_keys (id, title, token_prefix, token_salt, token_hash, assigned_permissions, owner_id, input_settings, created, updated)
-                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9, $9)
-                    """, e.ApiKeyId, e.Title, e.TokenPrefix, e.TokenSalt, e.TokenHash, Names(e.AssignedPermissions), e.OwnerId,
-                    ApiKeyInputSettingsJson.Serialize(e.InputSettings), e.CreatedAt);
+                commands.Insert(ApiKeys, e.ApiKeyId, e.Title, e.TokenPrefix, e.TokenSalt, e.TokenHash, Names(e.AssignedPermissions), e.OwnerId,
+                    ApiKeyInputSettingsJson.Serialize(e.InputSettings), e.CreatedAt, e.CreatedAt);
                 break;
             case ApiKeyChanged e:
-                commands.Add("UPDATE api_keys SET title = $2, assigned_permissions = $3, input_settings = $4::jsonb, updated = $5 WHERE id = $1",
-                    e.ApiKeyId, e.Title, Names(e.AssignedPermissions), ApiKeyInputSettingsJson.Serialize(e.InputSettings), e.ChangedAt);
+                commands.Update(ApiKeys, e.ApiKeyId, ("title", e.Title), ("assigned_permissions", Names(e.AssignedPermissions)),
+                    ("input_settings", ApiKeyInputSettingsJson.Serialize(e.InputSettings)), ("updated", e.ChangedAt));
                 break;
             case ApiKeyDeleted e:
-                commands.Add("DELETE FROM api_keys WHERE id = $1", e.ApiKeyId);
+                commands.Delete(ApiKeys, e.ApiKeyId);
                 break;
             default:
                 return;
         }
 
         // Every node listens on this channel and reloads the keys it authenticates against. The notification is
-        // delivered only when the change commits, so a node that hears it and reloads always sees the change. An
-        // API key append carries one event; should one ever carry more, PostgreSQL delivers identical
-        // notifications of one transaction only once.
-        commands.Add("SELECT pg_notify('seq_security_changed', '')");
+        // delivered only when the change commits, so a node that hears it and reloads always sees the change.
+        commands.Notify(Users.UsersProjection.SecurityChangedChannel);
     }
 
     static string[] Names(IEnumerable<Permission> permissions) => [.. permissions.Select(p => p.ToString())];
