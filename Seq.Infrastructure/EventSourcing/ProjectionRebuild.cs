@@ -12,7 +12,7 @@ namespace Seq.Infrastructure.EventSourcing;
 /// </summary>
 public sealed class ProjectionRebuild(NpgsqlDataSource dataSource, EventSerializer serializer, IEnumerable<IInlineProjection> projections)
 {
-    const int PageSize = 10_000;
+    const int PageSize = 2_000;
     readonly IInlineProjection[] _projections = [.. projections];
 
     /// <summary>In a transaction of its own that holds appends off (a share lock on streams) until it commits.</summary>

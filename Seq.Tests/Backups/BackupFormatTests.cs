@@ -23,7 +23,7 @@ public sealed class BackupFormatTests : IDisposable
             for (var i = 1; i <= events; i++)
             {
                 // Random text does not compress, so the file spans several chunks.
-                var noise = Convert.ToHexString(RandomNumberGenerator.GetBytes(300));
+                var noise = Convert.ToHexString(RandomNumberGenerator.GetBytes(1000));
                 writer.Write(new BackupEventRecord("s-1", i, Guid.NewGuid(), "ThingHappened", $$"""{"Noise":"{{noise}}"}""", "{}", DateTimeOffset.UtcNow));
             }
             writer.Complete();
