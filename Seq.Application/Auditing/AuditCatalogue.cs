@@ -39,6 +39,13 @@ public static class AuditCatalogue
     public static readonly AuditCatalogueEntry BackupRestored = new("Backup", "Restore", [AuditEventKind.Record], "RestoreAudit",
         ["BackupFile", "RestoreKind", "RestoredAt", "BackupCreatedAt", "KeyId", "StreamCount", "EventCount"]);
 
+    /// <summary>
+    /// The daily backup, which the server starts on its own (no request, no user): Begin durable before the snapshot
+    /// is taken, then Complete with the file, or Fail. Only the node that makes the day's backup records it.
+    /// </summary>
+    public static readonly AuditCatalogueEntry BackupScheduled = new("Backup", "ScheduledCreate",
+        [AuditEventKind.Begin, AuditEventKind.Complete, AuditEventKind.Fail], "BackupSchedule", ["BackupDay"]);
+
     public static IReadOnlyList<AuditCatalogueEntry> All { get; } =
     [
         .. typeof(AuditCatalogue).Assembly.GetTypes()
@@ -54,5 +61,6 @@ public static class AuditCatalogue
         SessionEnded,
         EventSearch,
         BackupRestored,
+        BackupScheduled,
     ];
 }

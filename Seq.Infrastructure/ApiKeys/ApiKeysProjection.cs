@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Npgsql;
+using NpgsqlTypes;
 using Seq.Application.ApiKeys;
 using Seq.Domain.ApiKeys;
 using Seq.Domain.Security;
@@ -19,23 +20,27 @@ sealed class ApiKeysProjection : IInlineProjection
     public static bool Projects(Type eventType) =>
         eventType == typeof(ApiKeyCreated) || eventType == typeof(ApiKeyChanged) || eventType == typeof(ApiKeyDeleted);
 
+    /// <summary>The api_keys table, as the row operations below write it.</summary>
+    public static readonly ReadModelTable ApiKeys = new("api_keys",
+        new("id", NpgsqlDbType.Text), new("title", NpgsqlDbType.Text), new("token_prefix", NpgsqlDbType.Text),
+        new("token_salt", NpgsqlDbType.Bytea), new("token_hash", NpgsqlDbType.Bytea), new("assigned_permissions", NpgsqlDbType.Array | NpgsqlDbType.Text),
+        new("owner_id", NpgsqlDbType.Text), new("input_settings", NpgsqlDbType.Jsonb), new("created", NpgsqlDbType.TimestampTz),
+        new("updated", NpgsqlDbType.TimestampTz));
+
     public void Project(PendingEvent @event, ProjectionCommands commands)
     {
         switch (@event.Data)
         {
             case ApiKeyCreated e:
-                commands.Add("""
-                    INSERT INTO api_keys (id, title, token_prefix, token_salt, token_hash, assigned_permissions, owner_id, input_settings, created, updated)
-                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9, $9)
-                    """, e.ApiKeyId, e.Title, e.TokenPrefix, e.TokenSalt, e.TokenHash, Names(e.AssignedPermissions), e.OwnerId,
-                    ApiKeyInputSettingsJson.Serialize(e.InputSettings), e.CreatedAt);
+                commands.Insert(ApiKeys, e.ApiKeyId, e.Title, e.TokenPrefix, e.TokenSalt, e.TokenHash, Names(e.AssignedPermissions), e.OwnerId,
+                    ApiKeyInputSettingsJson.Serialize(e.InputSettings), e.CreatedAt, e.CreatedAt);
                 break;
             case ApiKeyChanged e:
-                commands.Add("UPDATE api_keys SET title = $2, assigned_permissions = $3, input_settings = $4::jsonb, updated = $5 WHERE id = $1",
-                    e.ApiKeyId, e.Title, Names(e.AssignedPermissions), ApiKeyInputSettingsJson.Serialize(e.InputSettings), e.ChangedAt);
+                commands.Update(ApiKeys, e.ApiKeyId, ("title", e.Title), ("assigned_permissions", Names(e.AssignedPermissions)),
+                    ("input_settings", ApiKeyInputSettingsJson.Serialize(e.InputSettings)), ("updated", e.ChangedAt));
                 break;
             case ApiKeyDeleted e:
-                commands.Add("DELETE FROM api_keys WHERE id = $1", e.ApiKeyId);
+                commands.Delete(ApiKeys, e.ApiKeyId);
                 break;
             default:
                 return;

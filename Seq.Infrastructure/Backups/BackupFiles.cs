@@ -17,6 +17,7 @@ public sealed class BackupFiles(string directory)
 {
     public const string Extension = ".seqbac";
     const string TemporaryExtension = ".tmp";
+    const int CompressionBlockSize = 256 * 1024;
     const UnixFileMode OwnerReadWrite = UnixFileMode.UserRead | UnixFileMode.UserWrite;
 
     public string Directory { get; } = Path.GetFullPath(directory);
@@ -72,8 +73,11 @@ public sealed class BackupFiles(string directory)
             await using (var file = new FileStream(temporary, options))
             {
                 using var encrypting = new BackupEncryptingStream(file, key, BackupHeader.New(key, createdAt));
+                // Brotli's fastest qualities compress each write on its own, with a fresh dictionary: lines written one by
+                // one barely compressed (482 bytes per metadata event). Large writes let it find the repetition.
                 await using (var compressing = new BrotliStream(encrypting, CompressionLevel.Fastest, leaveOpen: true))
-                    await writeContent(compressing, cancellationToken);
+                await using (var buffered = new BufferedStream(compressing, CompressionBlockSize))
+                    await writeContent(buffered, cancellationToken);
                 encrypting.Complete();
                 DirectorySync.FlushFile(file);
             }

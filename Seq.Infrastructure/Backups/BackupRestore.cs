@@ -10,9 +10,9 @@ namespace Seq.Infrastructure.Backups;
 public sealed record RestoreResult(string BackupFile, DateTimeOffset BackupCreatedAt, long Streams, long Events);
 
 /// <summary>
-/// Puts a backup's streams and events back into a database, all or nothing: the file is read and authenticated to its
-/// end before anything changes, and then everything (the events, the rebuilt read models, the key record, the note for
-/// the audit log) is replaced in one transaction. Restored events are appended in their original order by that one
+/// Puts a backup's streams and events back into a database, all or nothing: everything (the events, the rebuilt read
+/// models, the key record, the note for the audit log) is replaced in one transaction, which commits only once the
+/// file has been read and authenticated to its final chunk; a damaged, truncated or foreign file rolls it back. Restored events are appended in their original order by that one
 /// transaction, so they get this cluster's transaction id and stay visible to feed readers (ADR 0027). Sessions and
 /// login throttling are cleared: they are not backed up, and a session must not outlive the state it was opened on.
 /// </summary>
@@ -46,8 +46,12 @@ public static class BackupRestore
     public static async Task<RestoreResult> ApplyAsync(
         NpgsqlDataSource dataSource, ProjectionRebuild rebuild, string path, SecretKey key, string kind, TimeProvider clock, CancellationToken cancellationToken)
     {
-        var (header, _, _) = Verify(path, key);
         var name = Path.GetFileName(path);
+        // The header and the key it names are checked first, so that a backup of another instance is named as such.
+        using (var file = OpenFile(path))
+        using (new BackupDecryptingStream(file, key, name))
+        {
+        }
 
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
@@ -57,16 +61,18 @@ public static class BackupRestore
         await ExecuteAsync(connection, transaction, "DELETE FROM login_throttle", cancellationToken);
 
         long streams = 0, events = 0;
+        BackupHeader header;
         using (var file = OpenFile(path))
         using (var decrypting = new BackupDecryptingStream(file, key, name))
         using (var decompressing = new BrotliStream(decrypting, CompressionMode.Decompress))
         using (var content = new BackupContentReader(decompressing, name))
         {
-            var record = content.Read();
+            header = decrypting.Header;
+            var record = ReadRecord(content, name);
             await using (var import = await connection.BeginBinaryImportAsync(
                 "COPY streams (stream_id, type, version, created, updated, is_archived) FROM STDIN (FORMAT BINARY)", cancellationToken))
             {
-                for (; record is BackupStreamRecord stream; record = content.Read())
+                for (; record is BackupStreamRecord stream; record = ReadRecord(content, name))
                 {
                     await import.StartRowAsync(cancellationToken);
                     await import.WriteAsync(stream.Id, NpgsqlDbType.Text, cancellationToken);
@@ -84,7 +90,7 @@ public static class BackupRestore
             await using (var import = await connection.BeginBinaryImportAsync(
                 "COPY events (stream_id, version, event_id, type, data, metadata, created) FROM STDIN (FORMAT BINARY)", cancellationToken))
             {
-                for (; record is BackupEventRecord @event; record = content.Read())
+                for (; record is BackupEventRecord @event; record = ReadRecord(content, name))
                 {
                     await import.StartRowAsync(cancellationToken);
                     await import.WriteAsync(@event.StreamId, NpgsqlDbType.Text, cancellationToken);
@@ -129,6 +135,20 @@ public static class BackupRestore
 
         await transaction.CommitAsync(cancellationToken);
         return new RestoreResult(name, header.CreatedAt, streams, events);
+    }
+
+    // Every chunk is authenticated before its content is used, and the last before the commit, so a damaged file
+    // fails the restore inside its transaction, which then changes nothing.
+    static BackupRecord? ReadRecord(BackupContentReader content, string name)
+    {
+        try
+        {
+            return content.Read();
+        }
+        catch (InvalidDataException)
+        {
+            throw new BackupFileException($"{name} cannot be restored: its content does not decompress.");
+        }
     }
 
     static async Task EnsureSameKeyAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, SecretKey key, CancellationToken cancellationToken)

@@ -2,8 +2,11 @@ using System.Globalization;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Npgsql;
+using Seq.Application.Auditing;
+using Seq.Application.Security;
 using Seq.Application.Settings;
 using Seq.Domain.Settings;
+using Seq.Infrastructure.Auditing;
 
 namespace Seq.Infrastructure.Backups;
 
@@ -11,11 +14,16 @@ namespace Seq.Infrastructure.Backups;
 /// The daily backup at <c>BackupUtcTimeOfDay</c>. Every node runs this schedule; a PostgreSQL advisory lock and a row
 /// per day make exactly one of the nodes that share a database back up each day. A node that dies mid-backup releases
 /// the lock without having recorded the day, so another node that is due takes it up. A time that passed while no
-/// server ran is not made up: the next backup is at the next occurrence of the time.
+/// server ran is not made up: the next backup is at the next occurrence of the time. The node that makes the day's
+/// backup audits it as <c>Backup/ScheduledCreate</c>, a system-initiated operation (<see cref="AuditCatalogue.BackupScheduled"/>).
 /// </summary>
 public sealed class BackupSchedule(
-    BackupService backups, NpgsqlDataSource dataSource, ISettingsReadModel settings, TimeProvider clock, ILogger<BackupSchedule> logger) : BackgroundService
+    BackupService backups, NpgsqlDataSource dataSource, ISettingsReadModel settings, AuditLog audit, TimeProvider clock, ILogger<BackupSchedule> logger)
+    : BackgroundService
 {
+    /// <summary>The server itself, as the principal of the scheduled backup's audit events: no user or API key asked for it.</summary>
+    public static readonly Principal Scheduler = new(PrincipalType.Public, "Backup schedule", "principal-backup-schedule", null, new HashSet<Seq.Domain.Security.Permission>());
+
     // Any fixed number nothing else in the database uses.
     const long BackupLockId = 0x5E9_BAC_0001;
 
@@ -93,7 +101,7 @@ public sealed class BackupSchedule(
             }
         }
 
-        var file = await backups.CreateFileAsync(cancellationToken);
+        var file = await CreateAuditedAsync(day, cancellationToken);
         await using (var record = new NpgsqlCommand("INSERT INTO backup_days (day, node, file_name, completed) VALUES ($1, $2, $3, now())", connection, transaction))
         {
             record.Parameters.Add(new NpgsqlParameter { Value = day });
@@ -103,6 +111,32 @@ public sealed class BackupSchedule(
         }
         await transaction.CommitAsync(cancellationToken);
         return true;
+    }
+
+    // Begin is durable before the snapshot is taken, as for a backup asked for through the API; if it cannot be made
+    // durable the backup is not made (the error is logged, and the next attempt is at the next scheduled time).
+    async Task<BackupFile> CreateAuditedAsync(DateOnly day, CancellationToken cancellationToken)
+    {
+        var operation = Guid.CreateVersion7();
+        var entry = AuditCatalogue.BackupScheduled;
+        KeyValuePair<string, object?>[] properties = [new("BackupDay", day.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture))];
+        await audit.WriteAsync(new AuditEntry(entry.Category, entry.Operation, AuditEventKind.Begin, operation,
+            "Beginning the scheduled backup for {BackupDay}", properties), Scheduler, null, cancellationToken);
+        BackupFile file;
+        try
+        {
+            file = await backups.CreateFileAsync(cancellationToken);
+        }
+        catch (Exception e)
+        {
+            await audit.WriteAsync(new AuditEntry(entry.Category, entry.Operation, AuditEventKind.Fail, operation,
+                "The scheduled backup for {BackupDay} failed", properties, e.ToString()), Scheduler, null, CancellationToken.None);
+            throw;
+        }
+        await audit.WriteAsync(new AuditEntry(entry.Category, entry.Operation, AuditEventKind.Complete, operation,
+            "Completed the scheduled backup for {BackupDay}: {BackupId}, {FileSizeBytes} bytes",
+            [.. properties, new("BackupId", file.Id), new("FileSizeBytes", file.SizeInBytes)]), Scheduler, null, CancellationToken.None);
+        return file;
     }
 
     // The server's keepalive probes on the lock connection: idle a third of the time, then four probes. Ignored on a

@@ -5,12 +5,14 @@ namespace Seq.Infrastructure.EventSourcing;
 
 /// <summary>
 /// Rebuilds every inline projection's read model from the events, in global feed order, with the same projection code
-/// that appends run: each projection's tables are emptied, then every event is replayed through it, in batches. A
-/// restore runs it inside its own transaction; the server can run it on its own through <see cref="RunAsync(CancellationToken)"/>.
+/// that appends run (ADR 0043): each projection's tables are emptied, every event is passed through it, its row
+/// operations are applied to rows in memory and the outcome is written with one COPY per table at the end; statements
+/// of a projection's own run in feed order, a page at a time. A restore runs it inside its own transaction; the
+/// server can run it on its own through <see cref="RunAsync(CancellationToken)"/>, the one entry point for that.
 /// </summary>
 public sealed class ProjectionRebuild(NpgsqlDataSource dataSource, EventSerializer serializer, IEnumerable<IInlineProjection> projections)
 {
-    const int PageSize = 2000;
+    const int PageSize = 2_000;
     readonly IInlineProjection[] _projections = [.. projections];
 
     /// <summary>The advisory lock under which nodes sharing a database rebuild one at a time (any number nothing else uses).</summary>
@@ -36,19 +38,24 @@ public sealed class ProjectionRebuild(NpgsqlDataSource dataSource, EventSerializ
     }
 
     /// <summary>Within the caller's transaction; returns how many events were replayed.</summary>
-    /// <exception cref="InvalidOperationException">A projection does not declare its tables, or an event's type is unknown to this server.</exception>
+    /// <exception cref="InvalidOperationException">
+    /// A projection does not declare its tables or writes rows of a table it does not declare, or an event's type is unknown to this server.
+    /// </exception>
     public async Task<long> RunAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, CancellationToken cancellationToken)
     {
         var undeclared = _projections.Where(p => p.Tables is null).Select(p => p.GetType().Name).ToList();
         if (undeclared.Count > 0)
             throw new InvalidOperationException($"These projections do not declare the tables they keep, so they cannot be rebuilt: {string.Join(", ", undeclared)}.");
+        var declared = _projections.SelectMany(p => p.Tables!).ToHashSet(StringComparer.Ordinal);
 
-        foreach (var table in _projections.SelectMany(p => p.Tables!).Distinct(StringComparer.Ordinal))
+        foreach (var table in declared)
         {
             await using var empty = new NpgsqlCommand($"DELETE FROM \"{table}\"", connection, transaction);
             await empty.ExecuteNonQueryAsync(cancellationToken);
         }
 
+        var rows = new ReadModelRows();
+        var notified = new HashSet<string>(StringComparer.Ordinal);
         var after = FeedPosition.Start;
         long replayed = 0;
         var page = new List<PendingEvent>(PageSize);
@@ -73,10 +80,10 @@ public sealed class ProjectionRebuild(NpgsqlDataSource dataSource, EventSerializ
                 }
             }
             if (page.Count == 0)
-                return replayed;
+                break;
 
             await using var batch = new NpgsqlBatch(connection, transaction);
-            var commands = new ProjectionCommands(batch);
+            var commands = new ProjectionCommands(batch, rows);
             foreach (var pending in page)
             {
                 foreach (var projection in _projections)
@@ -87,7 +94,21 @@ public sealed class ProjectionRebuild(NpgsqlDataSource dataSource, EventSerializ
             }
             if (batch.BatchCommands.Count > 0)
                 await batch.ExecuteNonQueryAsync(cancellationToken);
+            notified.UnionWith(commands.Notified);
             replayed += page.Count;
         }
+
+        var stray = rows.Tables.Where(t => !declared.Contains(t.Name)).Select(t => t.Name).ToList();
+        if (stray.Count > 0)
+            throw new InvalidOperationException($"Projections write rows of tables they do not declare, which a rebuild would not empty first: {string.Join(", ", stray)}.");
+        await rows.CopyAsync(connection, cancellationToken);
+
+        foreach (var channel in notified)
+        {
+            await using var notify = new NpgsqlCommand("SELECT pg_notify($1, '')", connection, transaction);
+            notify.Parameters.Add(new NpgsqlParameter { Value = channel });
+            await notify.ExecuteNonQueryAsync(cancellationToken);
+        }
+        return replayed;
     }
 }

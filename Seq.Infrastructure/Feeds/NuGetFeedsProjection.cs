@@ -1,4 +1,5 @@
 using Npgsql;
+using NpgsqlTypes;
 using Seq.Application.Feeds;
 using Seq.Domain.Feeds;
 using Seq.Infrastructure.EventSourcing;
@@ -14,25 +15,26 @@ sealed class NuGetFeedsProjection : IInlineProjection
         eventType == typeof(NuGetFeedCreated) || eventType == typeof(NuGetFeedChanged)
         || eventType == typeof(NuGetFeedPasswordChanged) || eventType == typeof(NuGetFeedDeleted);
 
+    /// <summary>The nuget_feeds table, as the row operations below write it.</summary>
+    public static readonly ReadModelTable Feeds = new("nuget_feeds",
+        new("id", NpgsqlDbType.Text), new("name", NpgsqlDbType.Text), new("location", NpgsqlDbType.Text), new("username", NpgsqlDbType.Text),
+        new("protected_password", NpgsqlDbType.Text), new("updated", NpgsqlDbType.TimestampTz));
+
     public void Project(PendingEvent @event, ProjectionCommands commands)
     {
         switch (@event.Data)
         {
             case NuGetFeedCreated e:
-                commands.Add("""
-                    INSERT INTO nuget_feeds (id, name, location, username, protected_password, updated)
-                    VALUES ($1, $2, $3, $4, $5, $6)
-                    """, e.FeedId, e.Name, e.Location, e.Username, e.ProtectedPassword, e.CreatedAt);
+                commands.Insert(Feeds, e.FeedId, e.Name, e.Location, e.Username, e.ProtectedPassword, e.CreatedAt);
                 break;
             case NuGetFeedChanged e:
-                commands.Add("UPDATE nuget_feeds SET name = $2, location = $3, username = $4, updated = $5 WHERE id = $1",
-                    e.FeedId, e.Name, e.Location, e.Username, e.ChangedAt);
+                commands.Update(Feeds, e.FeedId, ("name", e.Name), ("location", e.Location), ("username", e.Username), ("updated", e.ChangedAt));
                 break;
             case NuGetFeedPasswordChanged e:
-                commands.Add("UPDATE nuget_feeds SET protected_password = $2, updated = $3 WHERE id = $1", e.FeedId, e.ProtectedPassword, e.ChangedAt);
+                commands.Update(Feeds, e.FeedId, ("protected_password", e.ProtectedPassword), ("updated", e.ChangedAt));
                 break;
             case NuGetFeedDeleted e:
-                commands.Add("DELETE FROM nuget_feeds WHERE id = $1", e.FeedId);
+                commands.Delete(Feeds, e.FeedId);
                 break;
         }
     }

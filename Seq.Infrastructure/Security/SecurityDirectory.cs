@@ -90,7 +90,7 @@ public sealed class SecurityDirectory(NpgsqlDataSource dataSource, ApiKeyTokens 
     static bool IsSecurityEvent(IDomainEvent e) => UsersProjection.Projects(e.GetType()) || ApiKeysProjection.Projects(e.GetType());
 
     /// <summary>Adds to an append the notification, delivered at commit to every node, that the directory must reload.</summary>
-    internal static void NotifyChange(ProjectionCommands commands) => commands.Add($"SELECT pg_notify('{ChangedChannel}', '')");
+    internal static void NotifyChange(ProjectionCommands commands) => commands.Notify(ChangedChannel);
 
     async Task<Snapshot> LoadAsync(CancellationToken cancellationToken)
     {

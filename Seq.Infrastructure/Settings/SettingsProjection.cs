@@ -1,4 +1,5 @@
 using Npgsql;
+using NpgsqlTypes;
 using Seq.Application.Settings;
 using Seq.Domain.Settings;
 using Seq.Infrastructure.EventSourcing;
@@ -11,13 +12,14 @@ sealed class SettingsProjection : IInlineProjection
 
     public bool Handles(Type eventType) => eventType == typeof(SettingChanged);
 
+    /// <summary>The settings table, as the row operation below writes it.</summary>
+    public static readonly ReadModelTable Settings = new("settings",
+        new("name", NpgsqlDbType.Text), new("value", NpgsqlDbType.Text), new("updated", NpgsqlDbType.TimestampTz));
+
     public void Project(PendingEvent @event, ProjectionCommands commands)
     {
         var changed = (SettingChanged)@event.Data;
-        commands.Add("""
-            INSERT INTO settings (name, value, updated) VALUES ($1, $2, $3)
-            ON CONFLICT (name) DO UPDATE SET value = excluded.value, updated = excluded.updated
-            """, changed.Name, changed.Value, changed.ChangedAt);
+        commands.Upsert(Settings, changed.Name, changed.Value, changed.ChangedAt);
     }
 }
 

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Npgsql;
+using NpgsqlTypes;
 using Seq.Application.Signals;
 using Seq.Domain.Signals;
 using Seq.Infrastructure.EventSourcing;
@@ -15,19 +16,22 @@ sealed class SignalsProjection : IInlineProjection
     public bool Handles(Type eventType) =>
         eventType == typeof(SignalCreated) || eventType == typeof(SignalChanged) || eventType == typeof(SignalRemoved);
 
+    /// <summary>The signals table, as the row operations below write it.</summary>
+    public static readonly ReadModelTable Signals = new("signals",
+        new("id", NpgsqlDbType.Text), new("owner_id", NpgsqlDbType.Text), new("definition", NpgsqlDbType.Jsonb), new("updated", NpgsqlDbType.TimestampTz));
+
     public void Project(PendingEvent @event, ProjectionCommands commands)
     {
         switch (@event.Data)
         {
             case SignalCreated e:
-                commands.Add("INSERT INTO signals (id, owner_id, definition, updated) VALUES ($1, $2, $3::jsonb, $4)",
-                    e.SignalId, e.OwnerId, SignalDefinitionJson.Serialize(e.Definition), e.CreatedAt);
+                commands.Insert(Signals, e.SignalId, e.OwnerId, SignalDefinitionJson.Serialize(e.Definition), e.CreatedAt);
                 break;
             case SignalChanged e:
-                commands.Add("UPDATE signals SET definition = $2::jsonb, updated = $3 WHERE id = $1", e.SignalId, SignalDefinitionJson.Serialize(e.Definition), e.ChangedAt);
+                commands.Update(Signals, e.SignalId, ("definition", SignalDefinitionJson.Serialize(e.Definition)), ("updated", e.ChangedAt));
                 break;
             case SignalRemoved e:
-                commands.Add("DELETE FROM signals WHERE id = $1", e.SignalId);
+                commands.Delete(Signals, e.SignalId);
                 break;
         }
     }

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using NpgsqlTypes;
 using Seq.Domain.Users;
 using Seq.Infrastructure.EventSourcing;
 using Seq.Infrastructure.Security;
@@ -16,28 +17,31 @@ sealed class UsersProjection : IInlineProjection
         eventType == typeof(UserCreated) || eventType == typeof(UserChanged)
         || eventType == typeof(UserPasswordChanged) || eventType == typeof(UserDeleted);
 
+    /// <summary>The users table, as the row operations below write it.</summary>
+    public static readonly ReadModelTable Users = new("users",
+        new("id", NpgsqlDbType.Text), new("username", NpgsqlDbType.Text), new("display_name", NpgsqlDbType.Text),
+        new("email_address", NpgsqlDbType.Text), new("role_ids", NpgsqlDbType.Array | NpgsqlDbType.Text), new("view_filter", NpgsqlDbType.Jsonb),
+        new("password_hash", NpgsqlDbType.Text), new("must_change_password", NpgsqlDbType.Boolean), new("password_version", NpgsqlDbType.Integer),
+        new("updated", NpgsqlDbType.TimestampTz));
+
     public void Project(PendingEvent @event, ProjectionCommands commands)
     {
         switch (@event.Data)
         {
             case UserCreated e:
-                commands.Add("""
-                    INSERT INTO users (id, username, display_name, email_address, role_ids, view_filter, password_hash, must_change_password, password_version, updated)
-                    VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8, 1, $9)
-                    """, e.UserId, e.Username, e.DisplayName, e.EmailAddress, e.RoleIds.ToArray(), Json(e.ViewFilter), e.PasswordHash, e.MustChangePassword, e.CreatedAt);
+                commands.Insert(Users, e.UserId, e.Username, e.DisplayName, e.EmailAddress, e.RoleIds.ToArray(), Json(e.ViewFilter), e.PasswordHash,
+                    e.MustChangePassword, 1, e.CreatedAt);
                 break;
             case UserChanged e:
-                commands.Add("""
-                    UPDATE users SET username = $2, display_name = $3, email_address = $4, role_ids = $5, view_filter = $6::jsonb, must_change_password = $7, updated = $8
-                    WHERE id = $1
-                    """, e.UserId, e.Username, e.DisplayName, e.EmailAddress, e.RoleIds.ToArray(), Json(e.ViewFilter), e.MustChangePassword, e.ChangedAt);
+                commands.Update(Users, e.UserId, ("username", e.Username), ("display_name", e.DisplayName), ("email_address", e.EmailAddress),
+                    ("role_ids", e.RoleIds.ToArray()), ("view_filter", Json(e.ViewFilter)), ("must_change_password", e.MustChangePassword), ("updated", e.ChangedAt));
                 break;
             case UserPasswordChanged e:
-                commands.Add("UPDATE users SET password_hash = $2, must_change_password = $3, password_version = $4, updated = $5 WHERE id = $1",
-                    e.UserId, e.PasswordHash, e.MustChangePassword, e.PasswordVersion, e.ChangedAt);
+                commands.Update(Users, e.UserId, ("password_hash", e.PasswordHash), ("must_change_password", e.MustChangePassword),
+                    ("password_version", e.PasswordVersion), ("updated", e.ChangedAt));
                 break;
             case UserDeleted e:
-                commands.Add("DELETE FROM users WHERE id = $1", e.UserId);
+                commands.Delete(Users, e.UserId);
                 commands.Add("DELETE FROM user_sessions WHERE user_id = $1", e.UserId);
                 break;
             default:

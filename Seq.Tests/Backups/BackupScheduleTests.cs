@@ -1,6 +1,8 @@
 using Microsoft.Extensions.Logging.Abstractions;
+using System.Text.Json;
 using Npgsql;
 using Seq.Infrastructure;
+using Seq.Infrastructure.Auditing;
 using Seq.Infrastructure.Backups;
 using Seq.Infrastructure.EventSourcing;
 using Seq.Infrastructure.Security;
@@ -16,6 +18,8 @@ public sealed class BackupScheduleTests : IAsyncLifetime
     readonly SecretKey _key = SecretKey.Generate();
     readonly List<string> _directories = [];
     readonly List<BackupSchedule> _schedules = [];
+    readonly List<AuditLog> _audits = [];
+    readonly Dictionary<string, string> _auditFolders = [];
     NpgsqlDataSource _dataSource = null!;
 
     public async Task InitializeAsync()
@@ -28,25 +32,41 @@ public sealed class BackupScheduleTests : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
-        foreach (var schedule in _schedules)
-            await schedule.StopAsync(default);
+        await StopNodesAsync();
         await _dataSource.DisposeAsync();
         foreach (var directory in _directories)
             TestDirectories.Delete(directory);
     }
 
-    /// <summary>A node: its own backup location, the shared database and clock.</summary>
-    async Task<BackupFiles> StartNodeAsync()
+    async Task StopNodesAsync()
+    {
+        foreach (var schedule in _schedules)
+            await schedule.StopAsync(default);
+        _schedules.Clear();
+        foreach (var audit in _audits)
+            await audit.DisposeAsync();
+        _audits.Clear();
+    }
+
+    /// <summary>A node: its own backup location and audit folder, the shared database and clock.</summary>
+    async Task<BackupFiles> StartNodeAsync(string? location = null)
     {
         var directory = TestDirectories.NewPath("sched");
         _directories.Add(directory);
+        var auditFolder = TestDirectories.NewPath("sched-audit");
+        _directories.Add(auditFolder);
+        Directory.CreateDirectory(auditFolder);
+        var session = AuditSession.Start();
+        var audit = new AuditLog(new FileAuditTarget(auditFolder, session.Id, TimeProvider.System, NullLogger<FileAuditTarget>.Instance), session, _key, TimeProvider.System);
+        _audits.Add(audit);
         var settings = new SettingsReadModel(_dataSource);
-        var service = new BackupService(new BackupOptions(directory), _dataSource, _key, settings, _clock, NullLogger<BackupService>.Instance);
-        var schedule = new BackupSchedule(service, _dataSource, settings, _clock, NullLogger<BackupSchedule>.Instance);
+        var service = new BackupService(new BackupOptions(location ?? directory), _dataSource, _key, settings, _clock, NullLogger<BackupService>.Instance);
+        var schedule = new BackupSchedule(service, _dataSource, settings, audit, _clock, NullLogger<BackupSchedule>.Instance);
         var waiting = _clock.Waiting;
         await schedule.StartAsync(default);
         await Poll.UntilAsync(() => _clock.Waiting > waiting, "the schedule to wait for its time");
         _schedules.Add(schedule);
+        _auditFolders[service.Files!.Directory] = auditFolder;
         return service.Files!;
     }
 
@@ -91,6 +111,56 @@ public sealed class BackupScheduleTests : IAsyncLifetime
         (first.List().Count + second.List().Count).ShouldBe(1);
         var day = (await DaysAsync()).Single();
         (first.List().Concat(second.List()).Single().FileName).ShouldBe(day[11..]);
+    }
+
+    /// <summary>Every audit event the node with this backup location wrote.</summary>
+    List<JsonElement> AuditEvents(BackupFiles files) =>
+        [.. Directory.GetFiles(_auditFolders[files.Directory]).SelectMany(File.ReadAllLines).Select(line => JsonDocument.Parse(line).RootElement)];
+
+    [Fact]
+    public async Task The_scheduled_backup_is_audited_as_a_system_operation_by_the_node_that_makes_it_and_only_by_it()
+    {
+        var first = await StartNodeAsync();
+        var second = await StartNodeAsync();
+
+        _clock.Advance(TimeSpan.FromMinutes(2));
+        await Poll.UntilAsync(async () => (await DaysAsync()).Count == 1 && _clock.Waiting >= 2, "both nodes to be done with the day");
+        await StopNodesAsync();
+
+        var (maker, other) = first.List().Count == 1 ? (first, second) : (second, first);
+        AuditEvents(other).Where(e => e.GetProperty("Category").GetString() == "Backup").ShouldBeEmpty();
+        var events = AuditEvents(maker).Where(e => e.GetProperty("Category").GetString() == "Backup").ToList();
+        events.Select(e => e.GetProperty("Event").GetString()).ShouldBe(["Begin", "Complete"]);
+        events.ShouldAllBe(e => e.GetProperty("Operation").GetString() == "ScheduledCreate"
+            && e.GetProperty("PrincipalType").GetString() == "Public" && e.GetProperty("Principal").GetString() == "Backup schedule"
+            && e.GetProperty("BackupDay").GetString() == "2026-03-01");
+        events.ShouldAllBe(e => !e.EnumerateObject().Any(p => p.Name == "HttpRequestPath"), "no request started it");
+        events.Select(e => e.GetProperty("OperationId").GetString()).Distinct().Count().ShouldBe(1);
+        var file = maker.List().Single();
+        events[1].GetProperty("BackupId").GetString().ShouldBe(file.Id);
+        events[1].GetProperty("FileSizeBytes").GetInt64().ShouldBe(file.SizeInBytes);
+    }
+
+    [Fact]
+    public async Task A_scheduled_backup_that_fails_is_audited_as_a_failure_after_its_durable_begin()
+    {
+        // A backup location that is a file: the backup cannot be written.
+        var blocked = TestDirectories.NewPath("sched-blocked");
+        _directories.Add(blocked);
+        Directory.CreateDirectory(blocked);
+        var location = Path.Combine(blocked, "not-a-folder");
+        await File.WriteAllTextAsync(location, "");
+        var node = await StartNodeAsync(location);
+        var folder = _auditFolders[node.Directory];
+
+        _clock.Advance(TimeSpan.FromMinutes(2));
+        await Poll.UntilAsync(() => Directory.GetFiles(folder).Any(f => File.ReadAllText(f).Contains("\"Event\":\"Fail\"", StringComparison.Ordinal)), "the failed attempt's audit");
+        await StopNodesAsync();
+
+        var events = AuditEvents(node).Where(e => e.GetProperty("Category").GetString() == "Backup").ToList();
+        events.Select(e => e.GetProperty("Event").GetString()).ShouldBe(["Begin", "Fail"]);
+        events[1].GetProperty("@x").GetString()!.ShouldContain("not-a-folder");
+        (await DaysAsync()).ShouldBeEmpty();
     }
 
     [Fact]
