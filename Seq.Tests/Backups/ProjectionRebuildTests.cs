@@ -1,5 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
+using Seq.Application.Pipeline;
 using Seq.Application.EventSourcing;
 using Seq.Domain;
 using Seq.Domain.ApiKeys;
