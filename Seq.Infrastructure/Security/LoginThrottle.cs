@@ -65,14 +65,14 @@ public sealed class LoginThrottle : ILoginThrottle
         """;
 
     // $1 keys, $2 now, $3 and $4 the free failures of an account and of an address. Hands back one counted
-    // attempt; a block that the remaining count no longer justifies ends now. A block that it still justifies is
+    // attempt; a block that the remaining count no longer justifies ends (the epoch: see BlockedUntilSql). A block that it still justifies is
     // kept, because it may be a later attempt's.
     const string ReleaseSql = """
         UPDATE login_throttle AS t SET
             failures = greatest(t.failures - 1, 0),
             blocked_until = CASE
                 WHEN t.failures - 1 > CASE WHEN starts_with(t.key, 'account:') THEN $3 ELSE $4 END THEN t.blocked_until
-                ELSE least(t.blocked_until, $2) END
+                ELSE timestamptz 'epoch' END
         WHERE t.key = ANY($1)
         """;
 
@@ -229,8 +229,12 @@ public sealed class LoginThrottle : ILoginThrottle
 
     static string FreeSql(string key) => $"CASE WHEN starts_with({key}, '{AccountPrefix}') THEN $5 ELSE $6 END";
 
+    // Not blocked is the epoch, not "now": an attempt that read the clock before waiting for the keys' locks has an
+    // earlier "now" than the attempt it waited for, and would take that one's "now" for a block still running.
     static string BlockedUntilSql(string failures, string free) =>
-        $"CASE WHEN {failures} > {free} THEN $2 + least($4, interval '1 second' * power(2, least({failures} - {free}, {MaximumDoublings}))) ELSE $2 END";
+        $"CASE WHEN {failures} > {free} THEN $2 + least($4, interval '1 second' * power(2, least({failures} - {free}, {MaximumDoublings}))) ELSE {NotBlocked} END";
+
+    const string NotBlocked = "timestamptz 'epoch'";
 
     static string[] Keys(string username, string? address) =>
         string.IsNullOrEmpty(address) ? [AccountKey(username)] : [AccountKey(username), AddressPrefix + address];

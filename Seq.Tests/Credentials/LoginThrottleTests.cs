@@ -103,6 +103,21 @@ public sealed class LoginThrottleTests(CredentialsDatabase database) : IClassFix
     }
 
     [Fact]
+    public async Task An_attempt_that_read_the_clock_before_an_earlier_counted_one_is_not_taken_for_blocked()
+    {
+        // Two logins of one account at once (two nodes, or one): each reads the clock, then waits for the keys' locks,
+        // so the one counted second may carry the earlier time. A free failure must not look like a block to it.
+        var later = Throttle();
+        var earlier = new LoginThrottle(database.DataSource, new ManualClock(_clock.GetUtcNow() - TimeSpan.FromMilliseconds(300)), LoginThrottleOptions.Default);
+
+        (await later.ReserveAttemptAsync(_username, _address, CancellationToken.None)).ShouldBeNull();
+        (await earlier.ReserveAttemptAsync(_username, _address, CancellationToken.None)).ShouldBeNull();
+
+        await later.ReleaseAsync(_username, _address, CancellationToken.None);
+        (await earlier.ReserveAttemptAsync(_username, _address, CancellationToken.None)).ShouldBeNull();
+    }
+
+    [Fact]
     public async Task A_released_attempt_is_not_counted_and_lifts_the_block_it_caused()
     {
         var throttle = Throttle();
