@@ -1,6 +1,7 @@
 using MediatR;
 using Seq.Application.Auditing;
 using Seq.Application.EventSourcing;
+using Seq.Application.Pipeline;
 
 namespace Seq.Tests.Auditing;
 
