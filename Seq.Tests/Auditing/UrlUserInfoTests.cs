@@ -37,6 +37,14 @@ public sealed class UrlUserInfoTests
     }
 
     [Theory]
+    [InlineData(":token@host", ":host")]
+    [InlineData("@host:8080/feed", "host:8080/feed")]
+    public void A_colon_that_starts_the_text_ends_an_empty_scheme_and_one_after_an_at_is_a_ports(string text, string expected)
+    {
+        ShouldRemove(text, expected);
+    }
+
+    [Theory]
     [InlineData("Feed: https://user:token@host/", "Feed: https://host/")]
     [InlineData("a:b//user:token@host", "a:b//host")]
     public void A_double_slash_after_a_colon_starts_an_authority_even_when_the_colon_starts_no_url(string text, string expected)
