@@ -19,23 +19,22 @@ public static class UrlUserInfo
         if (string.IsNullOrEmpty(text))
             return text;
 
-        // The authority follows the first "//" when the text starts its path with one, else the scheme's colon;
-        // a lone leading slash starts a path, which has no authority.
-        var start = 0;
+        // An authority follows the scheme's colon (one before any slash and any @, so not a port's) and a "//" that
+        // starts the path. Both are scanned, the later first so that the earlier's index still holds: in
+        // https:user:token@host//feed the credentials follow the colon, in Feed: https://user:token@host/ the "//".
+        // Text without a scheme is scanned from its start, unless that is a lone slash: a path has no authority.
         var firstSlash = text.IndexOfAny(Slashes);
         var colon = text.IndexOf(':');
-        if (firstSlash >= 0 && firstSlash + 1 < text.Length && Slashes.Contains(text[firstSlash + 1]))
-            start = firstSlash;
-        else if (colon >= 0 && (firstSlash < 0 || colon < firstSlash))
-            start = colon + 1;
-        while (start < text.Length && Slashes.Contains(text[start]))
-            start++;
-
-        var end = text.IndexOfAny(AuthorityEnds, start);
-        if (end < 0)
-            end = text.Length;
-        var at = end > start ? text.LastIndexOf('@', end - 1, end - start) : -1;
-        var removed = at < 0 ? text : text[..start] + text[(at + 1)..];
+        var scheme = colon >= 0 && (firstSlash < 0 || colon < firstSlash) && text.LastIndexOf('@', colon) < 0;
+        var doubleSlash = firstSlash >= 0 && firstSlash + 1 < text.Length && Slashes.Contains(text[firstSlash + 1]);
+        var removed = text;
+        var start = 0;
+        if (doubleSlash)
+            (removed, start) = WithoutAuthorityUserInfo(removed, firstSlash);
+        if (scheme)
+            (removed, start) = WithoutAuthorityUserInfo(removed, colon + 1);
+        else if (firstSlash != 0)
+            (removed, start) = WithoutAuthorityUserInfo(removed, 0);
 
         // Whatever the text looked like, what a URL parser would take as user information goes too.
         if (Uri.TryCreate(removed.Trim(), UriKind.Absolute, out var uri))
@@ -44,6 +43,23 @@ public static class UrlUserInfo
         // A text no URL parser accepts may hide credentials behind a character that would end a valid authority
         // (https://user:p?ss@host/): when it has a scheme or a "//", everything from the authority to its last @ goes.
         var last = removed.LastIndexOf('@');
-        return start > 0 && last >= start ? removed[..start] + removed[(last + 1)..] : removed;
+        return (scheme || doubleSlash) && last >= start ? removed[..start] + removed[(last + 1)..] : removed;
+    }
+
+    /// <summary>
+    /// <paramref name="text"/> without the user information of the authority that starts at <paramref name="from"/>
+    /// (after any slashes), and where that authority starts.
+    /// </summary>
+    static (string Text, int Start) WithoutAuthorityUserInfo(string text, int from)
+    {
+        var start = from;
+        while (start < text.Length && Slashes.Contains(text[start]))
+            start++;
+
+        var end = text.IndexOfAny(AuthorityEnds, start);
+        if (end < 0)
+            end = text.Length;
+        var at = end > start ? text.LastIndexOf('@', end - 1, end - start) : -1;
+        return (at < 0 ? text : text[..start] + text[(at + 1)..], start);
     }
 }
