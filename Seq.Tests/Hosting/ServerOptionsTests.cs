@@ -1,4 +1,5 @@
 using Seq.Api.Hosting;
+using Seq.Infrastructure.Configuration;
 using Seq.Infrastructure.Security;
 
 namespace Seq.Tests.Hosting;
@@ -48,6 +49,16 @@ public sealed class ServerOptionsTests
         printed.ShouldNotContain("audit-key-hunter2");
         printed.ShouldContain("ServerApiKey = (secret)");
         AuditOptions.Disabled.ToString().ShouldContain("ServerApiKey = none");
+    }
+
+    [Fact]
+    public void Auditing_to_a_directory_and_a_server_at_once_or_to_a_server_without_its_api_key_stops_the_build()
+    {
+        var both = With("http://127.0.0.1:0") with { Audit = new AuditOptions("/var/lib/seq/audit", new Uri("https://audit.example:5341"), "audit-key-1") };
+        Should.Throw<HostConfigurationException>(() => SeqServer.Build(both, Serilog.Core.Logger.None)).Message.ShouldContain("auditing goes to one target");
+
+        var keyless = With("http://127.0.0.1:0") with { Audit = new AuditOptions(null, new Uri("https://audit.example:5341"), "") };
+        Should.Throw<HostConfigurationException>(() => SeqServer.Build(keyless, Serilog.Core.Logger.None)).Message.ShouldContain("without audit.auditServerApiKey");
     }
 
     [Fact]
