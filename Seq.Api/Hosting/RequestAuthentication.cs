@@ -104,7 +104,12 @@ sealed class RequestAuthentication(
         {
             if (await SessionPrincipalAsync(context, token) is { } principal)
                 return principal;
-            EndSessionCookie(context);
+            // As the response starts: when the request is then refused, the error mapping clears the headers it replaces.
+            context.Response.OnStarting(static state =>
+            {
+                EndSessionCookie((HttpContext)state);
+                return Task.CompletedTask;
+            }, context);
         }
 
         return authentication.Enabled ? Principal.Anonymous : Principal.Unrestricted;

@@ -23,6 +23,7 @@ public sealed class SecurityHeaderTests : IAsyncLifetime
         response.Headers.GetValues("X-Content-Type-Options").Single().ShouldBe("nosniff");
         response.Headers.GetValues("Referrer-Policy").Single().ShouldBe("no-referrer");
         response.Headers.GetValues("Cross-Origin-Opener-Policy").Single().ShouldBe("same-origin");
+        response.Headers.GetValues("X-Frame-Options").Single().ShouldBe("DENY");
         response.Headers.Contains("Server").ShouldBeFalse();
         // Over plain HTTP a browser ignores it, and a client that only ever spoke plain HTTP must not be told to stop.
         response.Headers.Contains("Strict-Transport-Security").ShouldBeFalse();
@@ -83,6 +84,7 @@ public sealed class SecurityHeaderTests : IAsyncLifetime
         response.Headers["X-Content-Type-Options"].ShouldBe("nosniff");
         response.Headers["Referrer-Policy"].ShouldBe("no-referrer");
         response.Headers["Cross-Origin-Opener-Policy"].ShouldBe("same-origin");
+        response.Headers["X-Frame-Options"].ShouldBe("DENY");
         response.Headers.ContainsKey("Server").ShouldBeFalse();
     }
 }
