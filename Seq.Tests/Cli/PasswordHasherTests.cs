@@ -101,10 +101,43 @@ public sealed class PasswordHasherTests
     [InlineData("$pbkdf2-sha512$v=1$i=210000$AAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=")]
     [InlineData("$pbkdf2-sha512$v=1$i=210000$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")]
     [InlineData("$pbkdf2-sha512$v=1$i=210000$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=$extra")]
+    [InlineData("x$pbkdf2-sha512$v=1$i=210000$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=")]
+    [InlineData("$pbkdf2-sha512$v=1$n=210000$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=")]
+    [InlineData("$pbkdf2-sha512$v=1$210000$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=")]
+    [InlineData("$pbkdf2-sha512$v=1$i=$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=")]
+    [InlineData("$pbkdf2-sha512$v=1$i=0210000$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=")]
+    [InlineData("$pbkdf2-sha512$v=1$i=10000001$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=")]
+    [InlineData("$pbkdf2-sha512$v=1$i=210000$AAAAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=")]
+    [InlineData("$pbkdf2-sha512$v=1$i=210000$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")]
     public void A_malformed_hash_fails_without_throwing(string? encodedHash)
     {
         PasswordHasher.IsWellFormed(encodedHash).ShouldBeFalse();
         _hasher.Verify("anything", encodedHash!).ShouldBe(PasswordVerification.Failed);
+    }
+
+    [Fact]
+    public void An_iteration_count_up_to_ten_million_is_well_formed_and_one_more_is_not()
+    {
+        // A stored hash is not trusted to be cheap: ten million is the most a login may be made to cost.
+        const string salt = "AAAAAAAAAAAAAAAAAAAAAA==";
+        const string hash = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
+        PasswordHasher.IsWellFormed($"$pbkdf2-sha512$v=1$i=10000000${salt}${hash}").ShouldBeTrue();
+        PasswordHasher.IsWellFormed($"$pbkdf2-sha512$v=1$i=9999999${salt}${hash}").ShouldBeTrue();
+        PasswordHasher.IsWellFormed($"$pbkdf2-sha512$v=1$i=1${salt}${hash}").ShouldBeTrue();
+        PasswordHasher.IsWellFormed($"$pbkdf2-sha512$v=1$i=10000001${salt}${hash}").ShouldBeFalse();
+        PasswordHasher.IsWellFormed($"$pbkdf2-sha512$v=1$i=100000000${salt}${hash}").ShouldBeFalse();
+    }
+
+    [Fact]
+    public void A_hash_with_exactly_todays_iterations_does_not_ask_for_a_rehash_and_one_with_one_fewer_does()
+    {
+        var salt = new byte[16];
+        string Encoded(int iterations) =>
+            $"$pbkdf2-sha512$v=1$i={iterations}${Convert.ToBase64String(salt)}${Convert.ToBase64String(System.Security.Cryptography.Rfc2898DeriveBytes.Pbkdf2(
+                System.Text.Encoding.UTF8.GetBytes("right"), salt, iterations, System.Security.Cryptography.HashAlgorithmName.SHA512, 32))}";
+
+        _hasher.Verify("right", Encoded(PasswordHasher.CurrentIterations)).ShouldBe(PasswordVerification.Succeeded);
+        _hasher.Verify("right", Encoded(PasswordHasher.CurrentIterations - 1)).ShouldBe(PasswordVerification.SucceededRehashNeeded);
     }
 
     [Fact]

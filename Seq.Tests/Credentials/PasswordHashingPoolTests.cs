@@ -141,6 +141,28 @@ public sealed class PasswordHashingPoolTests
         await Should.ThrowAsync<ObjectDisposedException>(pool.HashAsync("after the end", CancellationToken.None));
     }
 
+    [Fact]
+    public async Task A_pool_disposed_from_its_own_hashing_thread_finishes_that_work_instead_of_waiting_for_itself()
+    {
+        var pool = new PasswordHashingPool(new PasswordHasher(1000), threads: 2, queueCapacity: 4);
+
+        var disposedFromInside = pool.RunAsync(() =>
+        {
+            pool.Dispose();
+            return Thread.CurrentThread.Name;
+        }, CancellationToken.None);
+
+        (await disposedFromInside.WaitAsync(Deadline)).ShouldNotBeNull().ShouldStartWith("seq-password-hashing-");
+        await Should.ThrowAsync<ObjectDisposedException>(pool.HashAsync("after the end", CancellationToken.None));
+    }
+
+    [Fact]
+    public void The_default_pool_leaves_at_least_half_the_processors_to_the_rest_of_the_server()
+    {
+        PasswordHashingPool.DefaultThreads.ShouldBeGreaterThanOrEqualTo(1);
+        PasswordHashingPool.DefaultThreads.ShouldBeLessThanOrEqualTo(Math.Max(1, Environment.ProcessorCount / 2));
+    }
+
     // Holds the pool's only thread until released, so that what follows must queue.
     static (Task<int> Running, Task Started) Occupy(PasswordHashingPool pool, ManualResetEventSlim release)
     {

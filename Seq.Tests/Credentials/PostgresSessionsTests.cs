@@ -1,6 +1,7 @@
 using System.Buffers.Text;
 using System.Text;
 using Npgsql;
+using Seq.Application.Security;
 using Seq.Infrastructure.Security;
 
 namespace Seq.Tests.Credentials;
@@ -76,6 +77,37 @@ public sealed class PostgresSessionsTests(CredentialsDatabase database) : IClass
         (await sessions.FindAsync($"{session.Token}'; --", CancellationToken.None)).ShouldBeNull();
         (await sessions.FindAsync(session.Token + new string('A', 100), CancellationToken.None)).ShouldBeNull();
         (await sessions.FindAsync(session.Token.ToUpperInvariant(), CancellationToken.None)).ShouldBeNull();
+    }
+
+    [Fact]
+    public async Task A_token_with_dashes_and_underscores_is_found_restamped_and_ended_like_any_other()
+    {
+        var sessions = Sessions();
+        // Base64url tokens hold '-' and '_' about half the time each: start sessions until one holds both.
+        NewSession session;
+        var tries = 0;
+        do
+        {
+            session = await sessions.StartAsync(_userId, 1, CancellationToken.None);
+            (++tries).ShouldBeLessThan(500, "no token with both '-' and '_' in 500 sessions");
+        }
+        while (!session.Token.Contains('-') || !session.Token.Contains('_'));
+
+        (await sessions.FindAsync(session.Token, CancellationToken.None)).ShouldNotBeNull().CsrfToken.ShouldBe(session.CsrfToken);
+        await sessions.RestampAsync(session.Token, 7, CancellationToken.None);
+        (await sessions.FindAsync(session.Token, CancellationToken.None)).ShouldNotBeNull().PasswordVersion.ShouldBe(7);
+        await sessions.EndAsync(session.Token, CancellationToken.None);
+        (await sessions.FindAsync(session.Token, CancellationToken.None)).ShouldBeNull();
+    }
+
+    [Fact]
+    public async Task A_null_token_finds_ends_and_restamps_nothing_without_throwing()
+    {
+        var sessions = Sessions();
+
+        (await sessions.FindAsync(null!, CancellationToken.None)).ShouldBeNull();
+        await sessions.EndAsync(null!, CancellationToken.None);
+        await sessions.RestampAsync(null!, 2, CancellationToken.None);
     }
 
     [Fact]
