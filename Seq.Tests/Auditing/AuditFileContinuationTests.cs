@@ -225,28 +225,31 @@ public sealed class AuditFileContinuationTests : IDisposable
     public async Task A_hung_fsync_faults_a_blocking_line_at_the_write_limit_reports_the_stall_and_the_line_keeps_its_place()
     {
         var session = AuditSession.Start();
-        var (target, log, writers) = Start(session, options: new FileAuditTargetOptions(TimeSpan.FromMilliseconds(300), 0));
+        var (target, log, writers) = Start(session, options: new FileAuditTargetOptions(TimeSpan.FromSeconds(1), 0));
         string file;
         await using (log)
         {
-            await WriteAsync(log, AuditEventKind.Record, 1);
+            // Not blocking, so that a slow machine cannot fault it at the write limit: the lazy fsync makes it durable.
+            await WriteAsync(log, AuditEventKind.Advise, 1);
+            await Poll.UntilAsync(() => target.DurableLines == 1, Patience, "the lazy fsync of the first line");
             file = target.FilePath!;
-            await using (var fault = await FsyncFault.AttachAsync(writers, [file], Path.Combine(_root, "hang.trace"), "delay_enter=4s"))
+            await using (var fault = await FsyncFault.AttachAsync(writers, [file], Path.Combine(_root, "hang.trace"), "delay_enter=8s"))
             {
                 var clock = Stopwatch.StartNew();
                 var refused = await Should.ThrowAsync<AuditUnavailableException>(() => WriteAsync(log, AuditEventKind.Record, 2));
-                clock.Elapsed.ShouldBeLessThan(TimeSpan.FromSeconds(3), "the write limit, not the hung fsync, decides");
+                clock.Elapsed.ShouldBeLessThan(TimeSpan.FromSeconds(6), "the write limit, not the hung fsync, decides");
                 refused.InnerException.ShouldBeOfType<AuditTargetException>().Message.ShouldBe(
-                    $"The audit line was not durable in {target.Description} within 0.3 s; it stays queued and is written in its place once the target recovers.");
-                target.State.ShouldBe(AuditTargetState.Unavailable);
-                target.Problem.ShouldBe("A write to the audit target has taken longer than 0.3 s; audited operations are refused until it finishes.");
+                    $"The audit line was not durable in {target.Description} within 1 s; it stays queued and is written in its place once the target recovers.");
+                // The attempt began a little after the line was queued; it counts as stalled once it has run 1 s itself.
+                await Poll.UntilAsync(() => target.State == AuditTargetState.Unavailable, Patience, "the stall to show");
+                target.Problem.ShouldBe("A write to the audit target has taken longer than 1 s; audited operations are refused until it finishes.");
                 target.DurableLines.ShouldBe(1);
                 await Poll.UntilAsync(() => target.DurableLines == 2, Patience, "the hung fsync to finish");
             }
             target.State.ShouldBe(AuditTargetState.Available);
             target.Problem.ShouldBeNull();
-            _log.Entries.ShouldContain(e => e.Level == Microsoft.Extensions.Logging.LogLevel.Warning && e.Message.Contains("longer than the 0.3 s limit", StringComparison.Ordinal));
-            await WriteAsync(log, AuditEventKind.Record, 3);
+            _log.Entries.ShouldContain(e => e.Level == Microsoft.Extensions.Logging.LogLevel.Warning && e.Message.Contains("longer than the 1 s limit", StringComparison.Ordinal));
+            await WriteAsync(log, AuditEventKind.Advise, 3);
         }
 
         Directory.GetFiles(AuditDirectory).ShouldBe([file]);
