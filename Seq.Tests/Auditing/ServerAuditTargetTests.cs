@@ -157,7 +157,8 @@ public sealed class ServerAuditTargetTests : IAsyncLifetime
     [InlineData("https://user:secret@example.com/seq?apiKey=x#top", "https://example.com/seq/api/events/raw")]
     public void The_events_endpoint_is_joined_to_the_server_url_with_or_without_a_trailing_slash(string server, string expected)
     {
-        ServerAuditTarget.EventsEndpoint(new Uri(server)).ShouldBe(new Uri(expected));
+        // As text: Uri equality ignores user information.
+        ServerAuditTarget.EventsEndpoint(new Uri(server)).AbsoluteUri.ShouldBe(expected);
     }
 
     [Theory]
