@@ -237,6 +237,100 @@ public sealed class FileAuditTargetTests : IDisposable
         CountersIn(target.FilePath!).ShouldBe([1]);
     }
 
+    [Theory]
+    [InlineData("")]
+    [InlineData(" ")]
+    [InlineData("has.dot")]
+    [InlineData("has-dash")]
+    [InlineData("has/slash")]
+    public void A_session_that_cannot_be_part_of_a_file_name_is_refused(string session)
+    {
+        Should.Throw<ArgumentException>(() => new FileAuditTarget(Path.Combine(_root, "audit"), session, TimeProvider.System, _log));
+        Directory.Exists(_root).ShouldBeFalse("nothing is created for a refused target");
+    }
+
+    [Fact]
+    public async Task A_write_limit_under_10_ms_or_a_negative_reserve_is_refused_and_the_bounds_themselves_are_accepted()
+    {
+        var directory = Path.Combine(_root, "audit");
+        Should.Throw<ArgumentOutOfRangeException>(() => new FileAuditTarget(directory, _session, TimeProvider.System, _log, new FileAuditTargetOptions(TimeSpan.FromMilliseconds(9), 0)));
+        Should.Throw<ArgumentOutOfRangeException>(() => new FileAuditTarget(directory, _session, TimeProvider.System, _log, new FileAuditTargetOptions(TimeSpan.FromSeconds(1), -1)));
+        Should.Throw<ArgumentException>(() => new FileAuditTarget(" ", _session, TimeProvider.System, _log));
+
+        await using var target = new FileAuditTarget(directory, _session, TimeProvider.System, _log, new FileAuditTargetOptions(TimeSpan.FromMilliseconds(10), 0));
+        target.MinimumFreeBytes.ShouldBe(0);
+        target.Refusal.ShouldBeNull();
+    }
+
+    [Fact]
+    public void The_default_options_allow_5_s_per_write_and_keep_64_MB_free()
+    {
+        FileAuditTargetOptions.Default.WriteTimeout.ShouldBe(TimeSpan.FromSeconds(5));
+        FileAuditTargetOptions.Default.MinimumFreeBytes.ShouldBe(64L * 1024 * 1024);
+    }
+
+    [Fact]
+    public async Task Below_the_reserve_opening_events_are_refused_with_the_free_and_the_kept_megabytes_and_the_problem_says_so_too()
+    {
+        var reserve = 1L << 50; // a petabyte: more than any test machine has free
+        await using var target = new FileAuditTarget(Path.Combine(_root, "not", "yet", "made"), _session, TimeProvider.System, _log,
+            new FileAuditTargetOptions(TimeSpan.FromSeconds(5), reserve));
+
+        // The directory does not exist yet: the free space is that of its nearest existing parent.
+        var free = target.FreeBytes().ShouldNotBeNull();
+        Math.Abs(free - new DriveInfo(Path.GetTempPath()).AvailableFreeSpace).ShouldBeLessThan(64L * 1024 * 1024);
+        // Other processes write to the same disk meanwhile, so the free figure is compared to within 64 MB.
+        var refusal = Regex.Match(target.Refusal!, @"^The audit disk has (?<free>[0-9]+(\.[0-9])?) MB free, less than the 1073741824 MB that audit\.minimumFreeSpaceMB keeps in reserve\.$");
+        refusal.Success.ShouldBeTrue(target.Refusal);
+        double.Parse(refusal.Groups["free"].Value, System.Globalization.CultureInfo.InvariantCulture).ShouldBe(free / (1024.0 * 1024), tolerance: 64);
+        target.Problem.ShouldBe(target.Refusal);
+        target.State.ShouldBe(AuditTargetState.Available, "lines can still be written");
+    }
+
+    [Fact]
+    public async Task With_free_space_above_the_reserve_nothing_is_refused()
+    {
+        await using var target = new FileAuditTarget(Path.Combine(_root, "audit"), _session, TimeProvider.System, _log, new FileAuditTargetOptions(TimeSpan.FromSeconds(5), 1));
+        target.Refusal.ShouldBeNull();
+        target.Problem.ShouldBeNull();
+    }
+
+    [Fact]
+    public void File_names_carry_the_utc_date_the_session_and_from_the_second_file_on_its_place_and_parse_back()
+    {
+        var created = new DateTimeOffset(2031, 7, 9, 23, 59, 0, TimeSpan.FromHours(-5));
+        FileAuditTarget.FileNameFor("Abc123", created).ShouldBe("seq-audit-20310710-Abc123.ndjson");
+        FileAuditTarget.FileNameFor("Abc123", created, 2).ShouldBe("seq-audit-20310710-Abc123-2.ndjson");
+        FileAuditTarget.FileNameFor("Abc123", created, 12).ShouldBe("seq-audit-20310710-Abc123-12.ndjson");
+
+        FileAuditTarget.TryParseFileName("/var/audit/seq-audit-20310710-Abc123.ndjson", out var session, out var generation).ShouldBeTrue();
+        (session, generation).ShouldBe(("Abc123", 1));
+        FileAuditTarget.TryParseFileName("seq-audit-20310710-Abc123-12.ndjson", out session, out generation).ShouldBeTrue();
+        (session, generation).ShouldBe(("Abc123", 12));
+
+        foreach (var name in new[] { "seq-audit-2031071-Abc123.ndjson", "seq-audit-20310710-Abc123-0.ndjson", "seq-audit-20310710-Abc123.ndjson.bak",
+                     "x-seq-audit-20310710-Abc123.ndjson", "seq-audit-20310710-Abc123-1234567890.ndjson", "seq-audit-20310710-.ndjson" })
+        {
+            FileAuditTarget.TryParseFileName(name, out session, out generation).ShouldBeFalse(name);
+            (session, generation).ShouldBe(("", 1), name);
+        }
+    }
+
+    [Fact]
+    public async Task A_file_left_ending_in_half_a_line_is_continued_after_a_line_break()
+    {
+        var directory = Path.Combine(_root, "audit");
+        Directory.CreateDirectory(directory);
+        var clock = new ManualClock();
+        var path = Path.Combine(directory, FileAuditTarget.FileNameFor(_session, clock.GetUtcNow()));
+        await File.WriteAllTextAsync(path, "{\"Counter\":1}\n{\"Coun");
+
+        await using (var target = NewTarget(directory, clock))
+            await target.Enqueue(Line(2), blocking: true);
+
+        ReadShared(path).ShouldBe("{\"Counter\":1}\n{\"Coun\n{\"Counter\":2}\n");
+    }
+
     static bool TryMountSmallFileSystem(string mount)
     {
         Directory.CreateDirectory(mount);

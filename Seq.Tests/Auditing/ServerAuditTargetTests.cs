@@ -154,9 +154,99 @@ public sealed class ServerAuditTargetTests : IAsyncLifetime
     [InlineData("https://audit.example.com:45341/", "https://audit.example.com:45341/api/events/raw")]
     [InlineData("https://example.com/seq", "https://example.com/seq/api/events/raw")]
     [InlineData("https://example.com/seq/", "https://example.com/seq/api/events/raw")]
+    [InlineData("https://user:secret@example.com/seq?apiKey=x#top", "https://example.com/seq/api/events/raw")]
     public void The_events_endpoint_is_joined_to_the_server_url_with_or_without_a_trailing_slash(string server, string expected)
     {
-        ServerAuditTarget.EventsEndpoint(new Uri(server)).ShouldBe(new Uri(expected));
+        // As text: Uri equality ignores user information.
+        ServerAuditTarget.EventsEndpoint(new Uri(server)).AbsoluteUri.ShouldBe(expected);
+    }
+
+    [Theory]
+    [InlineData("/relative", ApiKey)]
+    [InlineData("ftp://audit.example.com/", ApiKey)]
+    [InlineData("file:///var/audit", ApiKey)]
+    [InlineData("https://audit.example.com/", "")]
+    [InlineData("https://audit.example.com/", "   ")]
+    [InlineData("https://audit.example.com/", "Key\nWith-a-line-break")]
+    public void A_url_that_is_not_absolute_http_or_a_key_that_is_empty_or_holds_control_characters_is_refused_without_naming_the_key(string url, string key)
+    {
+        var refused = Should.Throw<ArgumentException>(() => new ServerAuditTarget(new Uri(url, UriKind.RelativeOrAbsolute), key, _log));
+        if (key.Trim().Length > 0)
+            refused.Message.ShouldNotContain(key.Trim());
+    }
+
+    [Fact]
+    public async Task Options_below_their_bounds_are_refused_and_the_bounds_themselves_are_accepted()
+    {
+        Should.Throw<ArgumentOutOfRangeException>(() => NewTarget(new ServerAuditTargetOptions(TimeSpan.FromMilliseconds(9), 0, TimeSpan.Zero)));
+        Should.Throw<ArgumentOutOfRangeException>(() => NewTarget(new ServerAuditTargetOptions(TimeSpan.FromSeconds(1), -1, TimeSpan.Zero)));
+        Should.Throw<ArgumentOutOfRangeException>(() => NewTarget(new ServerAuditTargetOptions(TimeSpan.FromSeconds(1), 0, TimeSpan.FromTicks(-1))));
+        await using var target = NewTarget(new ServerAuditTargetOptions(TimeSpan.FromMilliseconds(10), 0, TimeSpan.Zero));
+        target.Refusal.ShouldBeNull();
+    }
+
+    [Fact]
+    public void The_default_options_allow_5_s_per_attempt_and_2_retries_200_ms_apart()
+    {
+        ServerAuditTargetOptions.Default.ShouldBe(new ServerAuditTargetOptions(TimeSpan.FromSeconds(5), 2, TimeSpan.FromMilliseconds(200)));
+    }
+
+    [Fact]
+    public async Task Without_retries_a_failed_post_faults_its_line_after_one_request()
+    {
+        await using var target = NewTarget(new ServerAuditTargetOptions(TimeSpan.FromSeconds(5), 0, TimeSpan.Zero) { InitialBackoff = TimeSpan.FromMinutes(5) });
+        _listener.Answer = ListenerAnswer.ServerError;
+
+        var failure = await Should.ThrowAsync<AuditTargetException>(() => target.Enqueue(Line(1), blocking: true).WaitAsync(Patience));
+
+        failure.Message.ShouldBe($"The audit line could not be made durable in {target.Description}: The audit server answered 500 (Internal Server Error) instead of 201.");
+        _listener.Requests.ShouldBe(1);
+        target.Problem.ShouldBe("The last write to the audit target failed; audited operations are refused until a write succeeds.");
+    }
+
+    [Fact]
+    public async Task The_description_leaves_out_user_information_and_the_query()
+    {
+        await using var target = new ServerAuditTarget(new Uri("https://user:secret@audit.example.com/seq/?apiKey=x"), ApiKey, _log);
+
+        target.Description.ShouldBe("server https://audit.example.com/seq");
+    }
+
+    [Fact]
+    public async Task Lines_held_by_a_slow_server_count_as_queued_until_it_answers()
+    {
+        await using var target = NewTarget();
+        _listener.Hold();
+        var written = target.Enqueue(Line(1), blocking: true);
+        await target.Enqueue(Line(22), blocking: false);
+        target.QueuedLines.ShouldBe(2);
+        target.QueuedBytes.ShouldBe(Line(1).Length + 1 + Line(22).Length + 1);
+        target.DurableLines.ShouldBe(0);
+
+        _listener.Release();
+        await written.WaitAsync(Patience);
+        await Poll.UntilAsync(() => target.QueuedLines == 0 && target.DurableLines == 2, Patience, "the second line");
+        target.QueuedBytes.ShouldBe(0);
+    }
+
+    [Fact]
+    public async Task A_burst_is_sent_in_posts_of_at_most_500_lines_and_at_most_512_KB()
+    {
+        await using var target = NewTarget();
+        _listener.Hold();
+        await target.Enqueue(Line(0), blocking: false);
+        await Poll.UntilAsync(() => _listener.Requests == 1, Patience, "the first POST");
+        for (var i = 1; i <= 1001; i++)
+            await target.Enqueue(Line(i), blocking: false);
+        // 100 KB lines: five fit in 512 KB with their line breaks, a sixth would not.
+        var big = Enumerable.Range(0, 12).Select(i => Encoding.UTF8.GetBytes($"{{\"Big\":{i},\"Pad\":\"{new string('x', 100 * 1024 - 20)}\"}}")).ToList();
+        foreach (var line in big)
+            await target.Enqueue(line, blocking: false);
+        _listener.Release();
+
+        await Poll.UntilAsync(() => _listener.AcceptedLines.Count == 1002 + 12, Patience, "every line");
+        _listener.Posts.Select(p => p.Lines.Count).ShouldBe([1, 500, 500, 6, 5, 2], "the last short line goes with the first five long ones");
+        _listener.AcceptedLines.Take(1002).ShouldBe(Enumerable.Range(0, 1002).Select(Text));
     }
 
     static int UnusedPort()
