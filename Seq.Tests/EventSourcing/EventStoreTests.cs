@@ -263,4 +263,126 @@ public sealed class EventStoreTests : IAsyncLifetime
     {
         await Should.ThrowAsync<ArgumentException>(() => _db.Store.AppendAsync(NewStream(), "Counter", 0, Array.Empty<IDomainEvent>(), default));
     }
+
+    [Fact]
+    public async Task An_append_with_a_negative_expected_version_is_refused_before_reaching_the_database()
+    {
+        var stream = NewStream();
+        await Should.ThrowAsync<ArgumentOutOfRangeException>(() => _db.Store.AppendAsync(stream, "Counter", -1, [new CounterIncremented(stream, 1)], default));
+        await Should.ThrowAsync<ArgumentOutOfRangeException>(() => _db.Store.AppendAsync(
+            [new StreamAppend(stream, "Counter", -1, [new CounterIncremented(stream, 1)])], default));
+        (await _db.ScalarAsync<long>("SELECT count(*) FROM streams WHERE stream_id = $1", stream)).ShouldBe(0);
+    }
+
+    [Fact]
+    public async Task An_append_to_several_streams_needs_at_least_one_stream_and_an_event_for_each()
+    {
+        var (first, second) = (NewStream(), NewStream());
+        (await Should.ThrowAsync<ArgumentException>(() => _db.Store.AppendAsync(Array.Empty<StreamAppend>(), default)))
+            .Message.ShouldContain("at least one stream");
+        (await Should.ThrowAsync<ArgumentException>(() => _db.Store.AppendAsync(
+            [new StreamAppend(first, "Counter", 0, [new CounterIncremented(first, 1)]), new StreamAppend(second, "Counter", 0, [])], default)))
+            .Message.ShouldContain($"The append to {second} has no events");
+        (await _db.ScalarAsync<long>("SELECT count(*) FROM streams WHERE stream_id IN ($1, $2)", first, second)).ShouldBe(0);
+    }
+
+    [Fact]
+    public async Task An_inline_projection_sees_each_event_with_its_stream_version_stored_id_metadata_and_the_stores_clock()
+    {
+        var at = new DateTimeOffset(2026, 3, 4, 5, 6, 7, TimeSpan.Zero);
+        var projection = new RecordingProjection();
+        var operation = new OperationContext { CorrelationId = "corr-projection" };
+        var store = new PostgresEventStore(_db.DataSource, _db.Serializer, [projection], operation, new FixedClock(at), []);
+        var (single, other) = (NewStream(), NewStream());
+        await store.AppendAsync(single, "Counter", 0, [new CounterIncremented(single, 1)], default);
+
+        await store.AppendAsync(single, "Counter", 1, [new CounterIncremented(single, 2), new CounterIncremented(single, 3)], default);
+        await store.AppendAsync([new StreamAppend(other, "Counter", 0, [new CounterIncremented(other, 4), new CounterIncremented(other, 5)])], default);
+
+        projection.Seen.Select(e => (e.StreamId, e.Version, ((CounterIncremented)e.Data).Amount))
+            .ShouldBe([(single, 1L, 1), (single, 2L, 2), (single, 3L, 3), (other, 1L, 4), (other, 2L, 5)]);
+        projection.Seen.ShouldAllBe(e => e.Timestamp == at && e.Metadata.CorrelationId == "corr-projection");
+        foreach (var e in projection.Seen)
+            (await _db.ScalarAsync<Guid>("SELECT event_id FROM events WHERE stream_id = $1 AND version = $2", e.StreamId, e.Version)).ShouldBe(e.EventId);
+        projection.Seen.Select(e => e.EventId).ShouldBeUnique();
+    }
+
+    [Fact]
+    public async Task A_unique_rule_of_an_inline_projection_refuses_the_append_as_a_uniqueness_conflict_and_stores_none_of_it()
+    {
+        await using (var create = _db.DataSource.CreateCommand("CREATE TABLE test_unique_amounts (amount integer PRIMARY KEY)"))
+            await create.ExecuteNonQueryAsync();
+        var store = new PostgresEventStore(_db.DataSource, _db.Serializer, [new UniqueAmountProjection()], new OperationContext(), TimeProvider.System, []);
+        var (first, second) = (NewStream(), NewStream());
+        await store.AppendAsync(first, "Counter", 0, [new CounterIncremented(first, 7)], default);
+
+        await Should.ThrowAsync<UniquenessConflictException>(() => store.AppendAsync(second, "Counter", 0, [new CounterIncremented(second, 7)], default));
+        await Should.ThrowAsync<UniquenessConflictException>(() => store.AppendAsync(first, "Counter", 1, [new CounterIncremented(first, 8), new CounterIncremented(first, 7)], default));
+        await Should.ThrowAsync<UniquenessConflictException>(() => store.AppendAsync(
+            [new StreamAppend(second, "Counter", 0, [new CounterIncremented(second, 9)]), new StreamAppend(first, "Counter", 1, [new CounterIncremented(first, 7)])], default));
+
+        (await _db.ScalarAsync<long>("SELECT count(*) FROM streams WHERE stream_id = $1", second)).ShouldBe(0);
+        (await store.LoadAsync<Counter>(first, default)).Version.ShouldBe(1);
+        (await _db.ScalarAsync<long>("SELECT count(*) FROM test_unique_amounts")).ShouldBe(1);
+    }
+
+    [Fact]
+    public async Task Observers_are_told_of_committed_events_only_and_one_that_fails_is_logged_without_failing_the_append_or_the_next_observer()
+    {
+        var (failing, recording) = (new FailingObserver(), new RecordingObserver());
+        var logger = new RecordingLogger<PostgresEventStore>();
+        var store = new PostgresEventStore(_db.DataSource, _db.Serializer, [], new OperationContext(), TimeProvider.System, [failing, recording], logger);
+        var (first, second) = (NewStream(), NewStream());
+
+        (await store.AppendAsync(first, "Counter", 0, [new CounterIncremented(first, 1), new CounterIncremented(first, 2)], default)).ShouldBe(2);
+        await store.AppendAsync([new StreamAppend(first, "Counter", 2, [new CounterIncremented(first, 3)]), new StreamAppend(second, "Counter", 0, [new CounterIncremented(second, 4)])], default);
+        await Should.ThrowAsync<ConcurrencyException>(() => store.AppendAsync(first, "Counter", 1, [new CounterIncremented(first, 5)], default));
+        await Should.ThrowAsync<ConcurrencyException>(() => store.AppendAsync([new StreamAppend(second, "Counter", 0, [new CounterIncremented(second, 6)])], default));
+
+        failing.Calls.ShouldBe(2);
+        recording.Batches.Select(b => b.Select(e => ((CounterIncremented)e).Amount).ToArray()).ShouldBe([[1, 2], [3, 4]]);
+        logger.Entries.Count(e => e.Level == Microsoft.Extensions.Logging.LogLevel.Error).ShouldBe(2);
+        logger.Text.ShouldContain($"FailingObserver failed after an append to {first} had committed; the change stands");
+        logger.Text.ShouldContain($"to {first}, {second} had committed");
+        (await store.LoadAsync<Counter>(first, default)).Version.ShouldBe(3);
+    }
+
+    sealed class FixedClock(DateTimeOffset now) : TimeProvider
+    {
+        public override DateTimeOffset GetUtcNow() => now;
+    }
+
+    sealed class RecordingProjection : IInlineProjection
+    {
+        public List<PendingEvent> Seen { get; } = [];
+        public bool Handles(Type eventType) => eventType == typeof(CounterIncremented);
+        public void Project(PendingEvent @event, ProjectionCommands commands) => Seen.Add(@event);
+    }
+
+    sealed class UniqueAmountProjection : IInlineProjection
+    {
+        public bool Handles(Type eventType) => eventType == typeof(CounterIncremented);
+        public void Project(PendingEvent @event, ProjectionCommands commands) =>
+            commands.Add("INSERT INTO test_unique_amounts (amount) VALUES ($1)", ((CounterIncremented)@event.Data).Amount);
+    }
+
+    sealed class FailingObserver : IAppendObserver
+    {
+        public int Calls;
+        public Task AfterCommitAsync(IReadOnlyList<IDomainEvent> events, CancellationToken cancellationToken)
+        {
+            Calls++;
+            throw new InvalidOperationException("observer broke");
+        }
+    }
+
+    sealed class RecordingObserver : IAppendObserver
+    {
+        public List<IReadOnlyList<IDomainEvent>> Batches { get; } = [];
+        public Task AfterCommitAsync(IReadOnlyList<IDomainEvent> events, CancellationToken cancellationToken)
+        {
+            Batches.Add(events);
+            return Task.CompletedTask;
+        }
+    }
 }

@@ -113,6 +113,43 @@ public sealed class GlobalFeedTests : IAsyncLifetime
         read.Where(e => e.StreamId == stream).Select(e => e.Version).ShouldBe(Enumerable.Range(1, 50).Select(v => (long)v));
     }
 
+    [Fact]
+    public async Task A_page_of_fewer_than_one_event_is_refused()
+    {
+        await Should.ThrowAsync<ArgumentOutOfRangeException>(() => _db.Feed.ReadPageAsync(FeedPosition.Start, 0, default));
+    }
+
+    [Fact]
+    public async Task Events_larger_than_the_read_buffer_and_adjacent_events_of_different_operations_are_read_whole_with_their_own_metadata()
+    {
+        var stream = "large-" + Guid.NewGuid().ToString("N");
+        var large = new string('x', 20_000);
+        _db.Operation.CorrelationId = "first-operation";
+        await _db.Store.AppendAsync(stream, "Counter", 0, [new CounterIncremented(stream + large, 1), new CounterIncremented(stream, 2)], default);
+        _db.Operation.CorrelationId = "second-operation";
+        await _db.Store.AppendAsync(stream, "Counter", 2, [new CounterIncremented(stream, 3)], default);
+        _db.Operation.CorrelationId = "third-operation";
+        await _db.Store.AppendAsync(stream, "Counter", 3, [new CounterIncremented(stream + large + large, 4)], default);
+
+        var read = new List<RecordedEvent>();
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (read.Count < 4 && DateTime.UtcNow < deadline)
+            read = [.. (await _db.Feed.ReadPageAsync(FeedPosition.Start, 10, default)).Where(e => e.StreamId == stream)];
+
+        read.Select(e => ((CounterIncremented)e.Data).Amount).ShouldBe([1, 2, 3, 4]);
+        ((CounterIncremented)read[0].Data).CounterId.ShouldBe(stream + large);
+        ((CounterIncremented)read[3].Data).CounterId.ShouldBe(stream + large + large);
+        read.Select(e => e.Metadata.CorrelationId).ShouldBe(["first-operation", "first-operation", "second-operation", "third-operation"]);
+        read.Select(e => e.Version).ShouldBe([1L, 2L, 3L, 4L]);
+        read.ShouldAllBe(e => e.Type == nameof(CounterIncremented));
+        foreach (var e in read)
+            (await _db.ScalarAsync<Guid>("SELECT event_id FROM events WHERE stream_id = $1 AND version = $2", stream, e.Version)).ShouldBe(e.EventId);
+        (await _db.ScalarAsync<DateTime>("SELECT created FROM events WHERE stream_id = $1 AND version = 4", stream)).ShouldBe(read[3].Created.UtcDateTime);
+
+        var after = await _db.Feed.ReadPageAsync(read[1].Position, 10, default);
+        after.Where(e => e.StreamId == stream).Select(e => e.Version).ShouldBe([3L, 4L]);
+    }
+
     static int Compare(FeedPosition a, FeedPosition b) =>
         a.Transaction != b.Transaction ? a.Transaction.CompareTo(b.Transaction) : a.Sequence.CompareTo(b.Sequence);
 
