@@ -59,13 +59,13 @@ public static class AuditChainVerifier
         }
 
         var firsts = opened.Where(f => f.Link is null).ToList();
-        if (firsts.Count != 1)
+        if (firsts.Count == 0)
         {
             var continued = opened.First(f => f.Link is not null);
-            return firsts.Count == 0
-                ? new AuditChainVerification(false, 0, $"{Where(continued.Name, 1)}: it continues the session from {continued.Link!.From}; verify it together with the files before it.")
-                : new AuditChainVerification(false, 0, $"{firsts.Count} files each claim to start the session ({string.Join(", ", firsts.Select(f => f.Name))}).");
+            return new AuditChainVerification(false, 0, $"{Where(continued.Name, 1)}: it continues the session from {continued.Link!.From}; verify it together with the files before it.");
         }
+        if (firsts.Count > 1)
+            return new AuditChainVerification(false, 0, $"{firsts.Count} files each claim to start the session ({string.Join(", ", firsts.Select(f => f.Name))}).");
 
         // The order follows the links; each file names the one it continues.
         var ordered = new List<(string Name, List<string> Lines, Continuation? Link)> { firsts[0] };
@@ -107,6 +107,10 @@ public static class AuditChainVerifier
 
             if (link is not null)
             {
+                // A link after 0 may follow a file of which nothing could be read (the lines lost with the failed
+                // disk): the session is then the one the link names.
+                if (session is null && link.After == 0)
+                    session = link.Session;
                 if (link.Session != session)
                     return Broken(name, 1, verified, $"it belongs to session {link.Session}, not {session}");
                 if (link.After > verified)

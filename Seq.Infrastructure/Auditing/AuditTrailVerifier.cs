@@ -255,12 +255,14 @@ public sealed class AuditTrailVerifier
                 state.Add(AuditFindingKind.Invalid, line, "a continuation line may only be the first line of a file");
                 continue;
             }
-            if (line.SequenceNumber is not { } sequence || line.PrefixLength < 0 || !line.HasChain64)
+            // Tested first and read after (not a pattern variable), so that a mutation run can change the condition.
+            if (line.SequenceNumber is null || line.PrefixLength < 0 || !line.HasChain64)
             {
                 if (!pastResume)
                     state.Add(AuditFindingKind.Invalid, line, line.SchemaProblem ?? "the line is not an audit event");
                 continue;
             }
+            var sequence = line.SequenceNumber.Value;
             if (pastResume)
             {
                 // Never known durable there; the next file holds these lines, so they must be copies of them.
@@ -496,13 +498,15 @@ public sealed class AuditTrailVerifier
         foreach (var state in states)
         {
             var session = state.Files.Session;
-            if (state.Start is not { } start)
+            var start = state.Start;
+            if (start is null)
             {
                 yield return new AuditFinding(AuditFindingKind.Unchecked, session, state.OrderedFiles.FirstOrDefault(), null, null,
                     "the session does not start with an Audit/SessionStart line, so its link to the session before it was not checked");
                 continue;
             }
-            if (start.PreviousAuditSession is not { } previous)
+            var previous = start.PreviousAuditSession;
+            if (previous is null)
                 continue;
             if (bySession.TryGetValue(previous, out var before))
             {

@@ -1,0 +1,535 @@
+using System.Text;
+using System.Text.Json;
+using Seq.Application.Auditing;
+using Seq.Application.Security;
+using Seq.Infrastructure.Auditing;
+using Seq.Infrastructure.Security;
+
+namespace Seq.Tests.Auditing;
+
+/// <summary>
+/// <see cref="AuditTrailVerifier"/> on sessions written by the real <see cref="AuditLog"/> into memory (no server, no
+/// database): each kind of finding it can report, with its line, sequence number and counts, and the anchors and
+/// links between sessions given directly. Every verification runs with and without reading ahead, which must agree.
+/// Lines that must break the schema or the pairing while their chain holds are signed again here with the session's
+/// key (as someone holding the key could), so that the finding is about what the test changed and not the chain.
+/// </summary>
+public sealed class AuditTrailVerifierTests
+{
+    readonly SecretKey _key = SecretKey.Generate();
+
+    sealed class MemoryTarget : IAuditTarget
+    {
+        public List<string> Lines { get; } = [];
+        public string Description => "memory";
+        public AuditTargetState State => AuditTargetState.Available;
+        public string? Problem => null;
+        public string? Refusal => null;
+        public long QueuedLines => 0;
+        public long QueuedBytes => 0;
+        public long DurableLines => Lines.Count;
+
+        public Task Enqueue(byte[] line, bool blocking)
+        {
+            Lines.Add(Encoding.UTF8.GetString(line).TrimEnd('\n'));
+            return Task.CompletedTask;
+        }
+
+        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+    }
+
+    sealed record Written(string Session, List<string> Lines, long DurableSequence, string? DurableChain)
+    {
+        public string FileName => $"seq-audit-20261202-{Session}.ndjson";
+        public string Continuation(int generation) => $"seq-audit-20261202-{Session}-{generation}.ndjson";
+    }
+
+    /// <summary>
+    /// One session: its SessionStart line (naming <paramref name="previous"/>), then each operation as a Begin and,
+    /// where given, its closing event; then the End line when <paramref name="end"/>.
+    /// </summary>
+    async Task<Written> WriteAsync(Written? previous, bool previousEnded, bool end, params AuditEventKind?[] closings)
+    {
+        var target = new MemoryTarget();
+        var session = AuditSession.Start();
+        long durable;
+        string? chain;
+        await using (var log = new AuditLog(target, session, _key, TimeProvider.System))
+        {
+            await log.StartSessionAsync(previous?.Session, previous?.DurableSequence ?? 0, previous?.DurableChain, previousEnded, CancellationToken.None);
+            for (var i = 0; i < closings.Length; i++)
+            {
+                var operation = Guid.NewGuid();
+                await log.WriteAsync(new AuditEntry("Test", "Trail", AuditEventKind.Begin, operation, "Step {Number}", [new("Number", i)]),
+                    Principal.Anonymous, null, CancellationToken.None);
+                if (closings[i] is { } closing)
+                    await log.WriteAsync(new AuditEntry("Test", "Trail", closing, operation, "Step {Number}", [new("Number", i)],
+                        closing == AuditEventKind.Complete ? null : $"System.InvalidOperationException: refused {i}"), Principal.Anonymous, null, CancellationToken.None);
+            }
+            if (end)
+                await log.EndAsync(CancellationToken.None);
+            (durable, chain) = log.DurableHead;
+        }
+        return new Written(session.Id, target.Lines, durable, chain);
+    }
+
+    Task<Written> WriteAsync(int operations, Written? previous = null, bool end = true) =>
+        WriteAsync(previous, previousEnded: previous is not null, end, [.. Enumerable.Repeat<AuditEventKind?>(AuditEventKind.Complete, operations)]);
+
+    static AuditFileBytes File(string name, IEnumerable<string> lines) => new(name, Encoding.UTF8.GetBytes(string.Concat(lines.Select(l => l + "\n"))));
+
+    static AuditFileBytes File(Written session, IEnumerable<string>? lines = null) => File(session.FileName, lines ?? session.Lines);
+
+    static AuditSessionAnchor Anchor(Written session, string target = "memory", bool ended = true, long? durable = null, string? chain = null) =>
+        new(session.Session, null, target, DateTimeOffset.UtcNow, durable ?? session.DurableSequence, chain ?? session.DurableChain, ended ? DateTimeOffset.UtcNow : null);
+
+    AuditTrailVerification Verify(IEnumerable<AuditFileBytes> files, IReadOnlyList<AuditSessionAnchor>? anchors, IReadOnlyCollection<string>? directories = null)
+    {
+        var given = files.ToList();
+        var ahead = new AuditTrailVerifier(_key) { ReadAhead = true }.Verify(given, anchors, directories);
+        var alone = new AuditTrailVerifier(_key) { ReadAhead = false }.Verify(given, anchors, directories);
+        ahead.Findings.ShouldBe(alone.Findings);
+        ahead.Summary.ShouldBe(alone.Summary);
+        return alone;
+    }
+
+    static readonly string[] NoFiles = [];
+
+    static List<(AuditFindingKind Kind, int? Line, long? Sequence)> Found(AuditTrailVerification verification) =>
+        [.. verification.Findings.Where(f => f.Kind != AuditFindingKind.Unchecked).Select(f => (f.Kind, f.Line, f.SequenceNumber))];
+
+    static string Property(string line, string name) => JsonDocument.Parse(line).RootElement.GetProperty(name).ToString();
+
+    /// <summary>
+    /// Numbers and signs lines again from the start of the session, as if written so: each takes the next sequence
+    /// number and the chain value that follows from the one before (a continuation line is left as it is).
+    /// </summary>
+    List<string> Sign(string session, IEnumerable<string> lines)
+    {
+        var key = _key.DeriveSubkey(SecretPurposes.AuditIntegrity);
+        var chain = AuditLog.ChainStart(key, session);
+        var signed = new List<string>();
+        var sequence = 0;
+        foreach (var original in lines)
+        {
+            var line = original;
+            var at = line.LastIndexOf(",\"AuditChain\":\"", StringComparison.Ordinal);
+            if (at < 0 || !line.StartsWith('{') || line.Contains("\"ContinuesFrom\"", StringComparison.Ordinal))
+            {
+                signed.Add(line);
+                continue;
+            }
+            sequence++;
+            var prefix = System.Text.RegularExpressions.Regex.Replace(line[..at], "\"SequenceNumber\":[0-9]+,", $"\"SequenceNumber\":{sequence},");
+            chain = AuditLog.NextChain(key, chain, Encoding.UTF8.GetBytes(prefix));
+            signed.Add($"{prefix},\"AuditChain\":\"{Convert.ToHexStringLower(chain)}\"}}");
+        }
+        return signed;
+    }
+
+    static string Replace(string line, string from, string to)
+    {
+        line.ShouldContain(from);
+        return line.Replace(from, to, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Two_linked_sessions_verify_with_their_anchors_without_a_finding_and_with_their_counts()
+    {
+        var first = await WriteAsync(3);
+        var second = await WriteAsync(2, first);
+        first.Lines.Count.ShouldBe(8);
+        second.Lines.Count.ShouldBe(6);
+
+        var verification = Verify([File(first), File(second)], [Anchor(first), Anchor(second)]);
+
+        verification.Findings.ShouldBeEmpty();
+        verification.ExitCode.ShouldBe(0);
+        verification.Summary.ShouldBe(new AuditVerificationSummary(2, 2, 14, 9, 0, 0, 0, true));
+        verification.Sessions.Select(s => s with { Files = NoFiles }).ShouldBe(
+        [
+            new AuditSessionResult(first.Session, NoFiles, 8, 8, true, null, 8, true),
+            new AuditSessionResult(second.Session, NoFiles, 6, 6, true, first.Session, 6, true),
+        ]);
+        verification.Sessions.Select(s => s.Files.Single()).ShouldBe([first.FileName, second.FileName]);
+    }
+
+    [Fact]
+    public async Task Without_anchors_the_end_of_the_newest_session_is_reported_unchecked_and_nothing_else()
+    {
+        var first = await WriteAsync(1);
+        var second = await WriteAsync(1, first);
+
+        var verification = Verify([File(first), File(second)], null);
+
+        verification.Findings.ShouldHaveSingleItem().ShouldSatisfyAllConditions(
+            f => f.Kind.ShouldBe(AuditFindingKind.Unchecked), f => f.AuditSession.ShouldBeNull(), f => f.Message.ShouldContain("without the anchors"));
+        verification.ExitCode.ShouldBe(0);
+        verification.Summary.TailChecked.ShouldBeFalse();
+    }
+
+    [Fact]
+    public async Task A_removed_line_is_reported_at_the_line_after_the_gap_with_the_missing_sequence_numbers()
+    {
+        var session = await WriteAsync(4);
+
+        var one = Verify([File(session, [.. session.Lines.Take(3), .. session.Lines.Skip(4)])], [Anchor(session)]);
+        // Line 4 was the Begin of the operation whose Complete is now line 4.
+        Found(one).ShouldBe([(AuditFindingKind.Removed, 4, 5L), (AuditFindingKind.Unpaired, 4, 5L)]);
+        one.Findings[0].Message.ShouldBe("the line with sequence number 4 is missing before it (removed)");
+        one.Sessions.Single().ShouldSatisfyAllConditions(s => s.Intact.ShouldBeFalse(), s => s.GoodLinesBeforeFirstProblem.ShouldBe(3), s => s.Lines.ShouldBe(9));
+        one.ExitCode.ShouldBe(2);
+
+        var two = Verify([File(session, [.. session.Lines.Take(3), .. session.Lines.Skip(5)])], [Anchor(session)]);
+        Found(two).ShouldBe([(AuditFindingKind.Removed, 4, 6L)]);
+        two.Findings[0].Message.ShouldBe("the lines with sequence numbers 4 to 5 are missing before it (removed)");
+    }
+
+    [Fact]
+    public async Task An_altered_line_is_reported_as_altered_and_the_lines_after_it_still_verify()
+    {
+        var session = await WriteAsync(3);
+        var lines = session.Lines.ToList();
+        lines[3] = Replace(lines[3], "\"Number\":1", "\"Number\":7");
+
+        var verification = Verify([File(session, lines)], [Anchor(session)]);
+
+        Found(verification).ShouldBe([(AuditFindingKind.Altered, 4, 4L)]);
+        verification.Sessions.Single().GoodLinesBeforeFirstProblem.ShouldBe(3);
+        verification.ExitCode.ShouldBe(2);
+    }
+
+    [Fact]
+    public async Task Inserted_lines_are_reported_whether_they_take_the_next_a_past_or_a_later_sequence_number()
+    {
+        var session = await WriteAsync(3);
+        var lines = session.Lines;
+        var forged = Replace(lines[2], Property(lines[2], "OperationId"), Guid.NewGuid().ToString());
+
+        // Takes sequence number 3, which the real line 3 then proves it is not.
+        Found(Verify([File(session, [.. lines.Take(2), forged, .. lines.Skip(2)])], [Anchor(session)]))
+            .ShouldBe([(AuditFindingKind.Inserted, 3, 3L)]);
+        // A number that came before, and not a copy of that line.
+        Found(Verify([File(session, [.. lines.Take(5), forged, .. lines.Skip(5)])], [Anchor(session)]))
+            .ShouldBe([(AuditFindingKind.Inserted, 6, 3L)]);
+        // A number ahead of the next, where the next line does follow.
+        var ahead = Replace(forged, "\"SequenceNumber\":3,", "\"SequenceNumber\":5,");
+        Found(Verify([File(session, [.. lines.Take(2), ahead, .. lines.Skip(2)])], [Anchor(session)]))
+            .ShouldBe([(AuditFindingKind.Inserted, 3, 5L)]);
+        var twoAhead = Replace(forged, "\"SequenceNumber\":3,", "\"SequenceNumber\":4,");
+        Found(Verify([File(session, [.. lines.Take(2), twoAhead, .. lines.Skip(2)])], [Anchor(session)]))
+            .ShouldBe([(AuditFindingKind.Inserted, 3, 4L)]);
+    }
+
+    [Fact]
+    public async Task Two_lines_in_each_other_s_place_are_out_of_order_and_both_count_as_verified()
+    {
+        var session = await WriteAsync(3);
+        var lines = session.Lines.ToList();
+        (lines[2], lines[3]) = (lines[3], lines[2]);
+
+        var verification = Verify([File(session, lines)], [Anchor(session)]);
+
+        Found(verification).ShouldBe([(AuditFindingKind.OutOfOrder, 3, 4L)]);
+        verification.Findings[0].Message.ShouldBe("the lines with sequence numbers 3 and 4 are in each other's place");
+        verification.Sessions.Single().ShouldSatisfyAllConditions(s => s.Lines.ShouldBe(8), s => s.GoodLinesBeforeFirstProblem.ShouldBe(2));
+        verification.Summary.Lines.ShouldBe(8);
+
+        // Two apart is not a swap: the earlier one is missing where the later one stands.
+        var far = session.Lines.ToList();
+        (far[2], far[4]) = (far[4], far[2]);
+        Found(Verify([File(session, far)], [Anchor(session)])).ShouldNotContain(f => f.Kind == AuditFindingKind.OutOfOrder);
+    }
+
+    [Fact]
+    public async Task An_exact_copy_is_a_duplicate_and_a_changed_copy_of_a_past_line_is_inserted()
+    {
+        var session = await WriteAsync(3);
+        var lines = session.Lines;
+
+        var duplicate = Verify([File(session, [.. lines.Take(4), lines[1], .. lines.Skip(4)])], [Anchor(session)]);
+        Found(duplicate).ShouldBe([(AuditFindingKind.Duplicate, 5, 2L)]);
+        duplicate.ExitCode.ShouldBe(0);
+        duplicate.Summary.Duplicates.ShouldBe(1);
+        duplicate.Sessions.Single().Intact.ShouldBeTrue();
+
+        var changed = Replace(lines[1], "\"Number\":0", "\"Number\":9");
+        Found(Verify([File(session, [.. lines.Take(4), changed, .. lines.Skip(4)])], [Anchor(session)]))
+            .ShouldBe([(AuditFindingKind.Inserted, 5, 2L)]);
+        // The first line again, with the chain it had: its number is 1, before which only the session's start is.
+        Found(Verify([File(session, [.. lines, lines[0]])], [Anchor(session)])).ShouldBe([(AuditFindingKind.Duplicate, 9, 1L)]);
+    }
+
+    [Fact]
+    public async Task A_torn_line_is_a_crash_not_tampering_and_is_counted()
+    {
+        var session = await WriteAsync(2, end: false);
+        var lines = session.Lines;
+
+        var verification = Verify([File(session, [.. lines, lines[^1][..30]])], [Anchor(session, ended: false)]);
+
+        Found(verification).ShouldBe([(AuditFindingKind.Torn, 6, null)]);
+        verification.ExitCode.ShouldBe(3);
+        verification.Summary.Torn.ShouldBe(1);
+        verification.Sessions.Single().ShouldSatisfyAllConditions(s => s.Intact.ShouldBeTrue(), s => s.Ended.ShouldBeFalse(), s => s.Lines.ShouldBe(6));
+    }
+
+    [Fact]
+    public async Task A_Begin_left_open_is_interrupted_in_a_session_without_an_End_and_unpaired_in_one_with_it()
+    {
+        var open = await WriteAsync(null, false, end: false, AuditEventKind.Complete, null, AuditEventKind.Fail);
+        var interrupted = Verify([File(open)], [Anchor(open, ended: false)]);
+        Found(interrupted).ShouldBe([(AuditFindingKind.Interrupted, 4, 4L)]);
+        interrupted.ExitCode.ShouldBe(3);
+        interrupted.Summary.ShouldBe(new AuditVerificationSummary(1, 1, 6, 4, 1, 0, 0, true));
+
+        var ended = await WriteAsync(null, false, end: true, AuditEventKind.Abandon, null);
+        var unpaired = Verify([File(ended)], [Anchor(ended)]);
+        Found(unpaired).ShouldBe([(AuditFindingKind.Unpaired, 4, 4L)]);
+        unpaired.ExitCode.ShouldBe(2);
+        unpaired.Summary.Interrupted.ShouldBe(0);
+    }
+
+    [Fact]
+    public async Task Each_way_of_breaking_the_pairing_of_an_operation_is_unpaired_even_with_an_intact_chain()
+    {
+        var session = await WriteAsync(2);
+        var lines = session.Lines;
+        var operation = Property(lines[1], "OperationId");
+        var other = Property(lines[3], "OperationId");
+        // lines: 0 start, 1-2 first operation, 3-4 second, 5 end.
+        string Renamed(string line) => Replace(line, other, operation);
+
+        // A second Begin, then a second Complete, of the first operation.
+        var twice = Verify([File(session, Sign(session.Session, [lines[0], lines[1], lines[2], Renamed(lines[3]), Renamed(lines[4]), lines[5]]))], null);
+        Found(twice).ShouldBe([(AuditFindingKind.Unpaired, 4, 4L), (AuditFindingKind.Unpaired, 5, 5L)]);
+        twice.Findings.Where(f => f.Kind == AuditFindingKind.Unpaired).Select(f => f.Message).ShouldBe(
+            [$"operation {operation} already has a Begin", $"operation {operation} was already closed"]);
+
+        // A closing event with no Begin, and a Begin after its operation closed.
+        var orphan = Verify([File(session, Sign(session.Session, [lines[0], lines[2], Renamed(lines[3]), lines[5]]))], null);
+        Found(orphan).ShouldBe([(AuditFindingKind.Unpaired, 2, 2L), (AuditFindingKind.Unpaired, 3, 3L)]);
+        orphan.Findings.Where(f => f.Kind == AuditFindingKind.Unpaired).Select(f => f.Message).ShouldBe(
+            [$"its operation {operation} has no Begin", $"operation {operation} already has a closing event"]);
+
+        // A single event (Record) whose operation already has one: the session's start, twice.
+        var start = Property(lines[0], "OperationId");
+        var single = Verify([File(session, Sign(session.Session, [lines[0], lines[0]]))], null);
+        Found(single).ShouldBe([(AuditFindingKind.Unpaired, 2, 2L)]);
+        single.Findings[0].Message.ShouldBe($"operation {start} already has its single event");
+    }
+
+    [Fact]
+    public async Task Signed_lines_that_break_the_schema_or_the_session_are_invalid()
+    {
+        var session = await WriteAsync(2);
+        var lines = session.Lines;
+
+        var robot = Verify([File(session, Sign(session.Session, [.. lines.Take(2), Replace(lines[2], "\"PrincipalType\":\"Public\"", "\"PrincipalType\":\"Robot\""), .. lines.Skip(3)]))], null);
+        Found(robot).ShouldBe([(AuditFindingKind.Invalid, 3, 3L)]);
+        robot.Findings[0].Message.ShouldBe("PrincipalType is not User, ApiKey or Public");
+
+        // After the End line, even with its chain intact.
+        var next = Replace(Replace(lines[^1], "\"SequenceNumber\":6,", "\"SequenceNumber\":7,"), Property(lines[^1], "OperationId"), Guid.NewGuid().ToString());
+        var afterEnd = Verify([File(session, Sign(session.Session, [.. lines, next]))], null);
+        Found(afterEnd).ShouldBe([(AuditFindingKind.Invalid, 7, 7L)]);
+        afterEnd.Findings[0].Message.ShouldBe("it follows the session's End line, which must be its last");
+
+        // A line of another session, in this session's file.
+        var stranger = await WriteAsync(1);
+        var foreign = Verify([File(session, [.. lines.Take(3), stranger.Lines[1], .. lines.Skip(3)])], null);
+        Found(foreign).ShouldBe([(AuditFindingKind.Invalid, 4, 2L)]);
+        foreign.Findings[0].Message.ShouldBe($"it belongs to session {stranger.Session}, not {session.Session}");
+
+        // Not an audit event at all, and an unsequenced continuation in the middle of a file.
+        var notEvent = Verify([File(session, [.. lines.Take(3), "{\"Hello\":\"world\"}", .. lines.Skip(3)])], null);
+        Found(notEvent).ShouldBe([(AuditFindingKind.Invalid, 4, null)]);
+        var link = $"{{\"@t\":\"2026-12-01T00:00:00Z\",\"AuditSession\":\"{session.Session}\",\"ContinuesFrom\":\"x.ndjson\",\"ContinuesAfter\":2,\"ContinuesFromAuditChain\":null}}";
+        var midLink = Verify([File(session, [.. lines.Take(3), link, .. lines.Skip(3)])], null);
+        Found(midLink).ShouldBe([(AuditFindingKind.Invalid, 4, null)]);
+        midLink.Findings[0].Message.ShouldBe("a continuation line may only be the first line of a file");
+    }
+
+    /// <summary>The lines as the file target leaves them after a failed fsync after line <paramref name="durable"/> (ADR 0009).</summary>
+    static (List<string> Head, List<string> Tail) Continue(Written session, int durable, int kept, string? chain = null, long? after = null)
+    {
+        var last = session.Lines[durable - 1];
+        var link = JsonSerializer.Serialize(new Dictionary<string, object?>
+        {
+            ["@t"] = "2026-12-01T00:00:00.0000000Z",
+            ["AuditSession"] = session.Session,
+            [AuditChainVerifier.ContinuesFromProperty] = session.FileName,
+            [AuditChainVerifier.ContinuesAfterProperty] = after ?? durable,
+            [AuditChainVerifier.ContinuesFromChainProperty] = chain ?? Property(last, "AuditChain"),
+        });
+        return ([.. session.Lines.Take(kept), "\0\0{\"torn"], [link, .. session.Lines.Skip(durable)]);
+    }
+
+    [Fact]
+    public async Task A_session_continued_in_a_second_file_verifies_in_either_order_and_each_broken_link_is_found()
+    {
+        // Lines 1-10: start, four operations (Begin, Complete), End; durable up to 5, the first file kept 7 and a torn line.
+        var session = await WriteAsync(4);
+        var (head, rest) = Continue(session, durable: 5, kept: 7);
+        var second = session.Continuation(2);
+
+        var intact = Verify([File(second, rest), File(session.FileName, head)], [Anchor(session)]);
+        intact.Findings.ShouldBeEmpty();
+        intact.Sessions.Single().ShouldSatisfyAllConditions(s => s.Files.ShouldBe([session.FileName, second]), s => s.LastSequenceNumber.ShouldBe(10),
+            s => s.Intact.ShouldBeTrue(), s => s.Ended.ShouldBeTrue());
+        intact.Summary.ShouldBe(new AuditVerificationSummary(1, 2, 13, 6, 0, 0, 0, true));
+
+        // Without its first file: carried on from the link.
+        var headless = Verify([File(second, rest)], [Anchor(session)]);
+        Found(headless).ShouldBe([(AuditFindingKind.MissingFile, 1, null)]);
+        headless.Findings[0].Message.ShouldContain(session.FileName);
+        headless.ExitCode.ShouldBe(2);
+
+        // The link's chain value is not the one verified there.
+        var (_, forged) = Continue(session, durable: 5, kept: 7, chain: Property(session.Lines[2], "AuditChain"));
+        Found(Verify([File(session.FileName, head), File(second, forged)], [Anchor(session)])).ShouldContain((AuditFindingKind.Altered, 1, null));
+
+        // The first file ends before the point the next one resumes from.
+        var cut = Verify([File(session.FileName, session.Lines.Take(3)), File(second, rest)], [Anchor(session)]);
+        Found(cut).ShouldContain((AuditFindingKind.Removed, null, 4L));
+        cut.Findings.ShouldContain(f => f.Message == "the file ends at sequence number 3, but the next file continues after 5: lines known durable are missing from its end");
+
+        // A line past the resume point that is not a copy of the one the next file verified there.
+        var alteredTail = head.ToList();
+        alteredTail[5] = Replace(alteredTail[5], "\"Number\":2", "\"Number\":8");
+        Found(Verify([File(session.FileName, alteredTail), File(second, rest)], [Anchor(session)])).ShouldBe([(AuditFindingKind.Altered, 6, 6L)]);
+
+        // A middle file missing: the third continues from the second, which was not given.
+        var (_, afterSeven) = Continue(session, durable: 7, kept: 7);
+        afterSeven[0] = Replace(afterSeven[0], session.FileName, second);
+        Found(Verify([File(session.FileName, head), File(session.Continuation(3), afterSeven)], [Anchor(session)])).ShouldBe([(AuditFindingKind.MissingFile, 1, null)]);
+
+        // Two files that each claim to start the session.
+        var twoFirsts = Verify([File(session.FileName, session.Lines), File(second, session.Lines)], [Anchor(session)]);
+        Found(twoFirsts).ShouldBe([(AuditFindingKind.Invalid, 1, null)]);
+        twoFirsts.Findings[0].ShouldSatisfyAllConditions(f => f.File.ShouldBe(second), f => f.Message.ShouldBe($"both {session.FileName} and this file claim to start the session"));
+    }
+
+    [Fact]
+    public async Task A_continuation_of_another_session_or_without_its_sequence_number_is_invalid()
+    {
+        var session = await WriteAsync(2);
+        var (head, rest) = Continue(session, durable: 3, kept: 3);
+        var second = session.Continuation(2);
+
+        var foreign = rest.ToList();
+        foreign[0] = Replace(foreign[0], $"\"AuditSession\":\"{session.Session}\"", "\"AuditSession\":\"someoneelse\"");
+        var wrongSession = Verify([File(session.FileName, head), File(second, foreign)], null);
+        wrongSession.Findings.ShouldContain(f => f.Kind == AuditFindingKind.Invalid && f.Line == 1 && f.Message == $"the continuation belongs to session someoneelse, not {session.Session}");
+
+        var numberless = rest.ToList();
+        numberless[0] = Replace(numberless[0], "\"ContinuesAfter\":3", "\"ContinuesAfter\":null");
+        var noAfter = Verify([File(session.FileName, head), File(second, numberless)], null);
+        noAfter.Findings.ShouldContain(f => f.Kind == AuditFindingKind.Invalid && f.Line == 1 && f.Message == "the continuation does not say which sequence number it follows");
+    }
+
+    [Fact]
+    public async Task Anchors_find_a_cut_end_a_changed_end_and_a_deleted_session_in_a_given_folder()
+    {
+        var first = await WriteAsync(2);
+        var second = await WriteAsync(2, first);
+        AuditSessionAnchor[] anchors = [Anchor(first), Anchor(second)];
+
+        // The End line cut from the end.
+        var cut = Verify([File(first), File(second, second.Lines.Take(5))], anchors);
+        Found(cut).ShouldBe([(AuditFindingKind.Truncated, null, 6L)]);
+        cut.Findings.Single().AuditSession.ShouldBe(second.Session);
+        cut.Findings.Single().Message.ShouldStartWith("the files end at sequence number 5, but the anchor records 6 as durable");
+        cut.ExitCode.ShouldBe(2);
+        cut.Sessions[1].Intact.ShouldBeFalse();
+        cut.Sessions[0].Intact.ShouldBeTrue();
+
+        // An anchor that records a clean end at the last line the files hold, which is not the End line.
+        var noEnd = Verify([File(first), File(second, second.Lines.Take(5))], [Anchor(first), Anchor(second, durable: 5, chain: Property(second.Lines[4], "AuditChain"))]);
+        Found(noEnd).ShouldBe([(AuditFindingKind.Truncated, null, 5L)]);
+        noEnd.Findings.Single().Message.ShouldEndWith("without the End line");
+
+        // An anchor whose chain value is not the one verified at its line.
+        var wrongChain = Verify([File(first), File(second)], [Anchor(first), Anchor(second, chain: Property(second.Lines[2], "AuditChain"))]);
+        Found(wrongChain).ShouldBe([(AuditFindingKind.Altered, null, 6L)]);
+        Found(Verify([File(first), File(second)], [Anchor(first), Anchor(second, chain: "not hex")])).ShouldBe([(AuditFindingKind.Altered, null, 6L)]);
+
+        // A session with no anchor is unchecked, not wrong.
+        var unanchored = Verify([File(first), File(second)], [Anchor(first)]);
+        Found(unanchored).ShouldBeEmpty();
+        // Nothing durable yet (a session that had just started): nothing to compare.
+        Found(Verify([File(first), File(second)], [Anchor(first), new AuditSessionAnchor(second.Session, null, "memory", DateTimeOffset.UtcNow, 0, null, null)])).ShouldBeEmpty();
+        unanchored.Findings.ShouldContain(f => f.Kind == AuditFindingKind.Unchecked && f.AuditSession == second.Session);
+
+        // A session the database places in the folder given, of which no file is there.
+        var folder = Path.Combine(Path.GetTempPath(), "audit-folder");
+        var deleted = Verify([File(first)], [Anchor(first, target: "file " + folder), Anchor(second, target: "file " + folder)], [folder + Path.DirectorySeparatorChar]);
+        Found(deleted).ShouldBe([(AuditFindingKind.MissingSession, null, null)]);
+        deleted.ExitCode.ShouldBe(2);
+        deleted.Findings.Single(f => f.Kind == AuditFindingKind.MissingSession).AuditSession.ShouldBe(second.Session);
+        Found(Verify([File(first)], [Anchor(first, target: "file " + folder), Anchor(second, target: "file /elsewhere")], [folder])).ShouldBeEmpty();
+    }
+
+    [Fact]
+    public async Task The_first_line_of_a_session_checks_the_end_of_the_session_before_it()
+    {
+        var first = await WriteAsync(2);
+        var second = await WriteAsync(2, first);
+        first.Lines.Count.ShouldBe(6);
+
+        // The older session's End line removed: the newer one's first line says it reached 6.
+        var cut = Verify([File(first, first.Lines.Take(5)), File(second)], null);
+        Found(cut).ShouldBe([(AuditFindingKind.Truncated, null, 6L)]);
+        cut.Findings.Single(f => f.Kind != AuditFindingKind.Unchecked).ShouldSatisfyAllConditions(
+            f => f.AuditSession.ShouldBe(first.Session), f => f.File.ShouldBe(first.FileName));
+        cut.Sessions[0].Intact.ShouldBeFalse();
+
+        // The newer session says the older one ended cleanly at 5 (with the chain value verified there), where no End line is.
+        var atFive = second.Lines.ToList();
+        atFive[0] = Replace(Replace(atFive[0], first.DurableChain!, Property(first.Lines[4], "AuditChain")), "\"PreviousSequenceNumber\":6", "\"PreviousSequenceNumber\":5");
+        var noEnd = Verify([File(first, first.Lines.Take(5)), File(second, Sign(second.Session, atFive))], null);
+        Found(noEnd).ShouldBe([(AuditFindingKind.Truncated, null, 5L)]);
+        noEnd.Findings.Single(f => f.Kind == AuditFindingKind.Truncated).Message.ShouldEndWith("but its files end at 5 without an End line");
+
+        // The newer session names another chain value for the older one's last line.
+        var forged = second.Lines.ToList();
+        forged[0] = Replace(forged[0], first.DurableChain!, Property(first.Lines[2], "AuditChain"));
+        Found(Verify([File(first), File(second, Sign(second.Session, forged))], null)).ShouldBe([(AuditFindingKind.Altered, null, 6L)]);
+
+        // A session before it that was not given, while an older one was: deleted. Given alone: unchecked.
+        var third = await WriteAsync(1, second);
+        var missing = Verify([File(first), File(third)], null);
+        Found(missing).ShouldBe([(AuditFindingKind.MissingSession, null, null)]);
+        missing.Findings.Single(f => f.Kind == AuditFindingKind.MissingSession).AuditSession.ShouldBe(second.Session);
+        Verify([File(third)], null).Findings.ShouldContain(f => f.Kind == AuditFindingKind.Unchecked && f.AuditSession == third.Session && f.SequenceNumber == 1 && f.Line == 1);
+
+        // A session whose SessionStart line is gone cannot be linked.
+        var headless = Verify([File(second, second.Lines.Skip(1))], null);
+        headless.Findings.ShouldContain(f => f.Kind == AuditFindingKind.Unchecked && f.AuditSession == second.Session && f.Message.Contains("SessionStart", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void A_finding_reads_as_its_kind_file_line_sequence_number_and_message()
+    {
+        new AuditFinding(AuditFindingKind.Removed, "s", "a.ndjson", 3, 4, "gone").ToString().ShouldBe("Removed: a.ndjson line 3: (sequence number 4) gone");
+        new AuditFinding(AuditFindingKind.Truncated, "s", "a.ndjson", null, 5, "cut").ToString().ShouldBe("Truncated: a.ndjson: (sequence number 5) cut");
+        new AuditFinding(AuditFindingKind.Unchecked, null, null, null, null, "why").ToString().ShouldBe("Unchecked: why");
+        Enum.GetValues<AuditFindingKind>().Where(k => new AuditFinding(k, null, null, null, null, "").IsTampering).ShouldBe(
+        [
+            AuditFindingKind.Altered, AuditFindingKind.Inserted, AuditFindingKind.Removed, AuditFindingKind.OutOfOrder, AuditFindingKind.Invalid,
+            AuditFindingKind.Unpaired, AuditFindingKind.Truncated, AuditFindingKind.MissingFile, AuditFindingKind.MissingSession,
+        ]);
+    }
+
+    [Fact]
+    public async Task A_file_that_is_not_named_by_its_session_is_grouped_by_the_session_of_its_lines()
+    {
+        var session = await WriteAsync(2);
+
+        var verification = Verify([File("copied.ndjson", ["\0\0{\"torn", .. session.Lines])], [Anchor(session)]);
+
+        verification.Sessions.Single().ShouldSatisfyAllConditions(s => s.AuditSession.ShouldBe(session.Session), s => s.Files.ShouldBe(["copied.ndjson"]));
+        Found(verification).ShouldBe([(AuditFindingKind.Torn, 1, null)]);
+        AuditTrailVerifier.ReadSessions([File("copied.ndjson", session.Lines)]).Single().Session.ShouldBe(session.Session);
+    }
+}
