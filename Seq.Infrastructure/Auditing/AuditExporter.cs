@@ -56,8 +56,9 @@ public sealed class AuditExporter(HttpClient client, string apiKey)
             throw new AuditExportException($"The server answered {(int)response.StatusCode} ({response.ReasonPhrase}) to the search for session {session}'s events.");
         using var document = JsonDocument.Parse(await response.Content.ReadAsStreamAsync(cancellationToken));
         var highest = 0L;
-        var events = document.RootElement.ValueKind == JsonValueKind.Array ? document.RootElement
-            : document.RootElement.TryGetProperty("Events", out var wrapped) ? wrapped : default;
+        var root = document.RootElement;
+        var events = root.ValueKind == JsonValueKind.Array ? root
+            : root.ValueKind == JsonValueKind.Object && root.TryGetProperty("Events", out var wrapped) ? wrapped : default;
         if (events.ValueKind != JsonValueKind.Array)
             throw new AuditExportException("The server's answer to the search is not a list of events.");
         foreach (var item in events.EnumerateArray())
@@ -78,14 +79,19 @@ public sealed class AuditExporter(HttpClient client, string apiKey)
         if (properties.ValueKind == JsonValueKind.Array)
         {
             foreach (var property in properties.EnumerateArray())
-                if (property.TryGetProperty("Name", out var name) && name.ValueEquals("SequenceNumber")
-                    && property.TryGetProperty("Value", out var value) && value.ValueKind == JsonValueKind.Number)
-                    return value.GetInt64();
+                if (property.ValueKind == JsonValueKind.Object
+                    && property.TryGetProperty("Name", out var name) && name.ValueKind == JsonValueKind.String && name.ValueEquals("SequenceNumber")
+                    && property.TryGetProperty("Value", out var value))
+                    return WholeNumber(value);
         }
-        else if (properties.ValueKind == JsonValueKind.Object && properties.TryGetProperty("SequenceNumber", out var value) && value.ValueKind == JsonValueKind.Number)
-            return value.GetInt64();
+        else if (properties.ValueKind == JsonValueKind.Object && properties.TryGetProperty("SequenceNumber", out var value))
+            return WholeNumber(value);
         return null;
     }
+
+    /// <summary>A sequence number is a whole number that fits a long; anything else (1.5, 1e30, "7") tells nothing.</summary>
+    static long? WholeNumber(JsonElement value) =>
+        value.ValueKind == JsonValueKind.Number && value.TryGetInt64(out var number) ? number : null;
 
     async Task PostAsync(IEnumerable<AuditLine> lines, CancellationToken cancellationToken)
     {

@@ -114,6 +114,39 @@ public sealed class AuditExportTests : IAsyncDisposable
         sequences.ShouldBe(Enumerable.Range(1, written.Count).Select(i => (long)i), "each event stored once");
     }
 
+    [Fact]
+    public async Task A_search_answer_of_an_unexpected_shape_stops_the_export_with_its_reason_and_sends_nothing()
+    {
+        await using (var audited = await TestServer.StartAsync(o => o with { Audit = new AuditOptions(_directory, null, null) }))
+            await audited.PutJsonAsync("/api/settings/setting-InstanceTitle", """{"Value":"exported"}""", HttpStatusCode.OK);
+        var answer = "";
+        var posted = 0;
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.Logging.ClearProviders();
+        _app = builder.Build();
+        _app.MapPost("/api/events/raw", () => { Interlocked.Increment(ref posted); return Results.StatusCode(StatusCodes.Status201Created); });
+        _app.MapGet("/api/events", () => Results.Text(answer, "application/json"));
+        await _app.StartAsync();
+        var address = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        using var seqsvr = new Seqsvr();
+
+        foreach (var body in new[]
+                 {
+                     "\"a string\"", "42", "{\"Events\":5}", "[5]", "[{\"Properties\":[5]}]",
+                     "[{\"Properties\":[{\"Name\":5,\"Value\":1}]}]", "[{\"Properties\":{\"SequenceNumber\":1e30}}]",
+                     "[{\"Properties\":{\"SequenceNumber\":1.5}}]", "not json",
+                 })
+        {
+            answer = body;
+            var result = await seqsvr.RunAsync("audit", "export", _directory, "--server", address, "--apikey", ApiKey);
+            result.ExitCode.ShouldBe(2, $"answer {body}: {result.Everything}");
+            result.Error.ShouldStartWith("The export stopped: ", customMessage: $"answer {body}: {result.Everything}");
+            result.Everything.ShouldNotContain("Unhandled", customMessage: body);
+        }
+        posted.ShouldBe(0, "what the server holds could not be told, so nothing may be sent");
+    }
+
     public async ValueTask DisposeAsync()
     {
         if (_app is not null)
