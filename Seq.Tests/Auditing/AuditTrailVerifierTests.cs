@@ -4,6 +4,7 @@ using Seq.Application.Auditing;
 using Seq.Application.Security;
 using Seq.Infrastructure.Auditing;
 using Seq.Infrastructure.Security;
+using Seq.Tests.Support;
 
 namespace Seq.Tests.Auditing;
 
@@ -462,7 +463,7 @@ public sealed class AuditTrailVerifierTests
         unanchored.Findings.ShouldContain(f => f.Kind == AuditFindingKind.Unchecked && f.AuditSession == second.Session);
 
         // A session the database places in the folder given, of which no file is there.
-        var folder = Path.Combine(Path.GetTempPath(), "audit-folder");
+        var folder = TestDirectories.NewPath("audit-folder");
         var deleted = Verify([File(first)], [Anchor(first, target: "file " + folder), Anchor(second, target: "file " + folder)], [folder + Path.DirectorySeparatorChar]);
         Found(deleted).ShouldBe([(AuditFindingKind.MissingSession, null, null)]);
         deleted.ExitCode.ShouldBe(2);
