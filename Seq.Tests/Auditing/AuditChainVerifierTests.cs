@@ -1,9 +1,9 @@
-using System.Text;
 using System.Text.Json;
 using Seq.Application.Auditing;
 using Seq.Application.Security;
 using Seq.Infrastructure.Auditing;
 using Seq.Infrastructure.Security;
+using Seq.Tests.Support;
 
 namespace Seq.Tests.Auditing;
 
@@ -19,30 +19,11 @@ public sealed class AuditChainVerifierTests
     const string SecondFile = "seq-audit-20261202-s-2.ndjson";
     const string ThirdFile = "seq-audit-20261202-s-3.ndjson";
 
-    sealed class MemoryTarget : IAuditTarget
-    {
-        public List<string> Lines { get; } = [];
-        public string Description => "memory";
-        public AuditTargetState State => AuditTargetState.Available;
-        public string? Problem => null;
-        public string? Refusal => null;
-        public long QueuedLines => 0;
-        public long QueuedBytes => 0;
-        public long DurableLines => Lines.Count;
-
-        public Task Enqueue(byte[] line, bool blocking)
-        {
-            Lines.Add(Encoding.UTF8.GetString(line).TrimEnd('\n'));
-            return Task.CompletedTask;
-        }
-
-        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
-    }
 
     /// <summary><paramref name="count"/> Record lines of one session, sequence numbers 1 to <paramref name="count"/>.</summary>
     async Task<List<string>> WriteAsync(int count, string session = "s")
     {
-        var target = new MemoryTarget();
+        var target = new MemoryAuditTarget();
         await using (var log = new AuditLog(target, new AuditSession(session), _key, TimeProvider.System))
             for (var i = 0; i < count; i++)
                 await log.WriteAsync(new AuditEntry("Test", "Chain", AuditEventKind.Record, Guid.NewGuid(), "Line {Number}", [new("Number", i)]),

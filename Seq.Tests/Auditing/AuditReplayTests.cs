@@ -5,6 +5,7 @@ using Seq.Infrastructure.Auditing;
 using Seq.Domain.Security;
 using Seq.Infrastructure.Security;
 using Seq.Tests.Credentials;
+using Seq.Tests.Support;
 
 namespace Seq.Tests.Auditing;
 
@@ -20,31 +21,12 @@ public sealed class AuditReplayTests
     static readonly Principal Alice = new(PrincipalType.User, "alice", "user-alice", null, new HashSet<Permission>());
     static readonly Principal Robot = new(PrincipalType.ApiKey, "robot", "apikey-robot", null, new HashSet<Permission>());
 
-    sealed class MemoryTarget : IAuditTarget
-    {
-        public List<string> Lines { get; } = [];
-        public string Description => "memory";
-        public AuditTargetState State => AuditTargetState.Available;
-        public string? Problem => null;
-        public string? Refusal => null;
-        public long QueuedLines => 0;
-        public long QueuedBytes => 0;
-        public long DurableLines => Lines.Count;
-
-        public Task Enqueue(byte[] line, bool blocking)
-        {
-            Lines.Add(Encoding.UTF8.GetString(line).TrimEnd('\n'));
-            return Task.CompletedTask;
-        }
-
-        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
-    }
 
     sealed record Step(string Operation, AuditEventKind Event, Guid Id, Principal Principal, TimeSpan After, string? Exception = null, HttpRequestInfo? Http = null);
 
     async Task<(string Session, List<string> Lines)> WriteAsync(bool end, params Step[] steps)
     {
-        var target = new MemoryTarget();
+        var target = new MemoryAuditTarget();
         var session = AuditSession.Start();
         await using (var log = new AuditLog(target, session, _key, _clock))
         {

@@ -19,25 +19,6 @@ public sealed class AuditTrailVerifierTests
 {
     readonly SecretKey _key = SecretKey.Generate();
 
-    sealed class MemoryTarget : IAuditTarget
-    {
-        public List<string> Lines { get; } = [];
-        public string Description => "memory";
-        public AuditTargetState State => AuditTargetState.Available;
-        public string? Problem => null;
-        public string? Refusal => null;
-        public long QueuedLines => 0;
-        public long QueuedBytes => 0;
-        public long DurableLines => Lines.Count;
-
-        public Task Enqueue(byte[] line, bool blocking)
-        {
-            Lines.Add(Encoding.UTF8.GetString(line).TrimEnd('\n'));
-            return Task.CompletedTask;
-        }
-
-        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
-    }
 
     sealed record Written(string Session, List<string> Lines, long DurableSequence, string? DurableChain)
     {
@@ -51,7 +32,7 @@ public sealed class AuditTrailVerifierTests
     /// </summary>
     async Task<Written> WriteAsync(Written? previous, bool previousEnded, bool end, params AuditEventKind?[] closings)
     {
-        var target = new MemoryTarget();
+        var target = new MemoryAuditTarget();
         var session = AuditSession.Start();
         long durable;
         string? chain;
