@@ -38,8 +38,10 @@ public sealed class LoginTimingTests(ITestOutputHelper output)
             unknown.Add(await AttemptAsync($"unknown-{i}"));
         }
 
-        var ratio = Median(unknown) / Median(known);
-        output.WriteLine($"median known {Median(known):F1} ms, unknown {Median(unknown):F1} ms, ratio {ratio:F3}");
+        // The fastest of each: a busy machine only ever adds time, so the minimum is the cost of the work itself
+        // (the medians drifted 24 % apart at a load of 10 on two cores). Skipping the hash would still show at once.
+        var ratio = unknown.Min() / known.Min();
+        output.WriteLine($"fastest known {known.Min():F1} ms, unknown {unknown.Min():F1} ms, ratio {ratio:F3}; medians {Median(known):F1} and {Median(unknown):F1} ms");
         ratio.ShouldBeInRange(1 / 1.15, 1.15);
     }
 
