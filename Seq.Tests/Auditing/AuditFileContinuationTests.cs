@@ -32,18 +32,13 @@ public sealed class AuditFileContinuationTests : IDisposable
         log.WriteAsync(Entry(kind, number), Principal.Anonymous, null, CancellationToken.None);
 
     /// <summary>A file target, its log, and the writer thread(s) that appeared with it.</summary>
-    (FileAuditTarget Target, AuditLog Log, IReadOnlyList<int> Writers) Start(AuditSession session, TimeProvider? clock = null, FileAuditTargetOptions? options = null)
+    async Task<(FileAuditTarget Target, AuditLog Log, IReadOnlyList<int> Writers)> StartAsync(AuditSession session, TimeProvider? clock = null, FileAuditTargetOptions? options = null)
     {
         var before = WriterThreads().ToHashSet();
         var target = new FileAuditTarget(AuditDirectory, session.Id, clock ?? TimeProvider.System, _log, options);
         var log = new AuditLog(target, session, _key, clock ?? TimeProvider.System);
-        var deadline = DateTime.UtcNow + Patience;
-        List<int> writers;
-        while ((writers = [.. WriterThreads().Where(tid => !before.Contains(tid))]).Count == 0)
-        {
-            DateTime.UtcNow.ShouldBeLessThan(deadline, "the audit writer thread did not appear");
-            Thread.Sleep(10);
-        }
+        List<int> writers = [];
+        await Poll.UntilAsync(() => (writers = [.. WriterThreads().Where(tid => !before.Contains(tid))]).Count > 0, Patience, "the audit writer thread");
         return (target, log, writers);
     }
 
@@ -91,7 +86,7 @@ public sealed class AuditFileContinuationTests : IDisposable
     public async Task Lines_not_yet_fsynced_when_a_lazy_fsync_fails_are_written_again_after_a_link_to_the_last_durable_line_in_the_next_file()
     {
         var session = AuditSession.Start();
-        var (target, log, writers) = Start(session);
+        var (target, log, writers) = await StartAsync(session);
         string first, second, third;
         await using (log)
         {
@@ -152,7 +147,7 @@ public sealed class AuditFileContinuationTests : IDisposable
     public async Task A_next_file_whose_own_fsync_fails_is_removed_and_made_again_under_the_same_name_once_the_disk_recovers()
     {
         var session = AuditSession.Start();
-        var (target, log, writers) = Start(session);
+        var (target, log, writers) = await StartAsync(session);
         string first, second;
         await using (log)
         {
@@ -193,7 +188,7 @@ public sealed class AuditFileContinuationTests : IDisposable
     {
         var session = AuditSession.Start();
         var clock = new ManualClock();
-        var (target, log, writers) = Start(session, clock);
+        var (target, log, writers) = await StartAsync(session, clock);
         var first = Path.Combine(AuditDirectory, FileAuditTarget.FileNameFor(session.Id, clock.GetUtcNow()));
         var second = NextFile(first, 2);
         await using (log)
@@ -225,7 +220,7 @@ public sealed class AuditFileContinuationTests : IDisposable
     public async Task A_hung_fsync_faults_a_blocking_line_at_the_write_limit_reports_the_stall_and_the_line_keeps_its_place()
     {
         var session = AuditSession.Start();
-        var (target, log, writers) = Start(session, options: new FileAuditTargetOptions(TimeSpan.FromSeconds(1), 0));
+        var (target, log, writers) = await StartAsync(session, options: new FileAuditTargetOptions(TimeSpan.FromSeconds(1), 0));
         string file;
         await using (log)
         {

@@ -11,9 +11,12 @@ public sealed class CredentialsDatabase : IAsyncLifetime
 {
     public NpgsqlDataSource DataSource { get; private set; } = null!;
 
+    public string ConnectionString { get; private set; } = null!;
+
     public async Task InitializeAsync()
     {
-        DataSource = DependencyInjection.CreateDataSource(await TestPostgres.CreateDatabaseAsync("creds"));
+        ConnectionString = await TestPostgres.CreateDatabaseAsync("creds");
+        DataSource = DependencyInjection.CreateDataSource(ConnectionString);
         await new SchemaMigrator(DataSource, NullLogger<SchemaMigrator>.Instance).MigrateAsync(CancellationToken.None);
     }
 

@@ -160,6 +160,14 @@ public sealed class AesGcmSecretProtectorTests
         Should.Throw<ArgumentException>(() => _protector.Protect("x", ""));
     }
 
+    [Fact]
+    public void A_value_that_is_not_valid_unicode_is_refused_rather_than_protected_as_something_else()
+    {
+        // A lone surrogate would otherwise be stored as U+FFFD: the secret read back would not be the one given.
+        Should.Throw<EncoderFallbackException>(() => _protector.Protect("pass\ud800word", SecretPurposes.StoredSecrets));
+        Should.Throw<EncoderFallbackException>(() => _protector.Protect("\udc00", SecretPurposes.StoredSecrets));
+    }
+
     static byte[] Envelope(string protectedValue) => Base64Url.DecodeFromChars(protectedValue.AsSpan("seqenc:".Length));
 
     static string Text(byte[] envelope) => "seqenc:" + Base64Url.EncodeToString(envelope);

@@ -90,7 +90,8 @@ public sealed class ApiKeyTokensTests
     {
         var tokens = new ApiKeyTokens(_key);
 
-        Should.Throw<ArgumentException>(() => tokens.FromClient(Token(19)));
+        Should.Throw<ArgumentException>(() => tokens.FromClient(Token(19))).Message
+            .ShouldBe("The token does not have the shape of an API key token. (Parameter 'token')");
         Should.Throw<ArgumentException>(() => tokens.FromClient(Token(23) + "/"));
     }
 

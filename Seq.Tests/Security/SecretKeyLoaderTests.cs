@@ -147,6 +147,95 @@ public sealed class SecretKeyLoaderTests : IDisposable
         SecretKeyOptions.FromSettings(_ => "  ").ShouldBe(new SecretKeyOptions(null, null, null, TimeSpan.FromSeconds(30)));
     }
 
+    [Fact]
+    public async Task Each_start_logs_by_key_id_where_its_key_came_from_and_an_owner_only_file_draws_no_warning()
+    {
+        var configured = SecretKey.Generate();
+        await LoadAsync(configured.ToBase64());
+        _log.Entries.ShouldHaveSingleItem().ShouldBe(
+            (LogLevel.Information, $"Stored secret key {configured.KeyId} from SEQ_STORAGE_SECRETKEY in {_keyFile} "));
+
+        var restarted = new RecordingLogger();
+        await SecretKeyLoader.LoadAsync(_root, Options(), restarted, default);
+        restarted.Entries.ShouldHaveSingleItem().ShouldBe((LogLevel.Information, $"Using secret key {configured.KeyId} from {_keyFile} "));
+
+        Directory.Delete(_root, recursive: true);
+        var generatedLog = new RecordingLogger();
+        var generated = await SecretKeyLoader.LoadAsync(_root, Options(), generatedLog, default);
+        generatedLog.Entries.ShouldHaveSingleItem().ShouldBe((LogLevel.Information,
+            $"Generated secret key {generated.KeyId} and stored it in {_keyFile}; backups cannot be restored without it, so save it " +
+            "somewhere safe (`seqsvr show-key` prints it) "));
+    }
+
+    [Fact]
+    public async Task The_key_file_holds_the_key_in_base64_on_one_line()
+    {
+        var key = await LoadAsync();
+
+        File.ReadAllText(_keyFile).ShouldBe(key.ToBase64() + "\n");
+    }
+
+    [Fact]
+    public async Task A_start_that_finds_the_key_file_being_created_by_another_process_waits_for_it()
+    {
+        Directory.CreateDirectory(_root);
+        var lockPath = Path.Combine(_root, ".SecretKey.lock");
+        Task<SecretKey> load;
+        using (new FileStream(lockPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None))
+        {
+            load = LoadAsync();
+            (await Task.WhenAny(load, Task.Delay(TimeSpan.FromMilliseconds(300)))).ShouldNotBe(load, "the creation lock is held");
+            File.Exists(_keyFile).ShouldBeFalse();
+        }
+
+        var key = await load.WaitAsync(TimeSpan.FromSeconds(30));
+        SecretKey.FromBase64(File.ReadAllText(_keyFile)).Matches(key).ShouldBeTrue();
+    }
+
+    [Fact]
+    public async Task The_creation_lock_file_is_owner_only()
+    {
+        await LoadAsync();
+
+        File.GetUnixFileMode(Path.Combine(_root, ".SecretKey.lock")).ShouldBe(OwnerReadWrite);
+    }
+
+    [Fact]
+    public async Task A_storage_root_that_cannot_be_created_is_reported_and_nothing_is_written()
+    {
+        Directory.CreateDirectory(_parent);
+        var blocker = Path.Combine(_parent, "a-file");
+        File.WriteAllText(blocker, "");
+        var root = Path.Combine(blocker, "storage");
+
+        var refused = await Should.ThrowAsync<SecretKeyException>(() => SecretKeyLoader.LoadAsync(root, Options(), _log, default));
+
+        refused.Message.ShouldStartWith($"The storage root {root} could not be created to keep the secret key in: ");
+        Directory.GetFileSystemEntries(_parent).ShouldBe([blocker]);
+    }
+
+    [Fact]
+    public async Task A_key_file_that_cannot_be_written_is_reported_and_leaves_no_temporary_file()
+    {
+        // A directory where the key file belongs: the rename of the written key onto it fails.
+        Directory.CreateDirectory(_keyFile);
+
+        var refused = await Should.ThrowAsync<SecretKeyException>(() => LoadAsync());
+
+        refused.Message.ShouldStartWith($"The secret key file {_keyFile} could not be written: ");
+        Directory.GetFiles(_root).Where(f => !f.EndsWith(".lock", StringComparison.Ordinal)).ShouldBeEmpty();
+        Directory.GetFileSystemEntries(_keyFile).ShouldBeEmpty();
+    }
+
+    [Fact]
+    public void The_options_show_whether_a_key_and_provider_arguments_are_set_but_not_what_they_are()
+    {
+        new SecretKeyOptions("a-key", "/usr/local/bin/fetch-key", "--token t", TimeSpan.FromSeconds(7)).ToString().ShouldBe(
+            "SecretKeyOptions { ConfiguredKey = ********, ProviderPath = /usr/local/bin/fetch-key, ProviderArguments = ********, ProviderTimeout = 00:00:07 }");
+        new SecretKeyOptions(null, null, null, TimeSpan.FromSeconds(30)).ToString().ShouldBe(
+            "SecretKeyOptions { ConfiguredKey = null, ProviderPath = null, ProviderArguments = null, ProviderTimeout = 00:00:30 }");
+    }
+
     public void Dispose()
     {
         if (Directory.Exists(_parent))

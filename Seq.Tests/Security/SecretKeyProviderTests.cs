@@ -182,6 +182,60 @@ public sealed class SecretKeyProviderTests : IDisposable
         refused.Message.ShouldNotContain("s3cr3t");
     }
 
+    [Fact]
+    public async Task A_provider_that_reads_its_standard_input_finds_it_closed_and_is_not_held_up()
+    {
+        var key = SecretKey.Generate();
+        var provider = Script($"cat > /dev/null\nprintf '%s' '{key.ToBase64()}'");
+
+        (await LoadAsync(provider, timeout: TimeSpan.FromSeconds(10))).Matches(key).ShouldBeTrue();
+    }
+
+    [Fact]
+    public async Task A_provider_that_fails_without_a_word_is_reported_with_its_exit_code_alone()
+    {
+        var provider = Script("exit 4");
+
+        var refused = await Should.ThrowAsync<SecretKeyException>(() => LoadAsync(provider));
+
+        refused.Message.ShouldBe($"The secret key provider {provider} failed with exit code 4.");
+    }
+
+    [Fact]
+    public async Task A_start_cancelled_while_the_provider_runs_stops_it_and_is_a_cancellation_not_a_time_limit()
+    {
+        var pids = Path.Combine(_directory, "pids");
+        var provider = Script($"echo $$ > '{pids}'\nexec sleep 120");
+        using var cancel = new CancellationTokenSource();
+        var load = SecretKeyLoader.LoadAsync(_root, new SecretKeyOptions(null, provider, null, TimeSpan.FromSeconds(60)), _log, cancel.Token);
+        await Poll.UntilAsync(() => File.Exists(pids) && File.ReadAllText(pids).EndsWith('\n'), "the provider to start");
+
+        await cancel.CancelAsync();
+
+        var thrown = await Should.ThrowAsync<Exception>(() => load.WaitAsync(TimeSpan.FromSeconds(30)));
+        thrown.ShouldBeAssignableTo<OperationCanceledException>();
+        var pid = int.Parse(File.ReadAllText(pids).Trim(), System.Globalization.CultureInfo.InvariantCulture);
+        await Poll.UntilAsync(() => IsGone(pid), TimeSpan.FromSeconds(10), "the provider to be stopped");
+    }
+
+    [Fact]
+    public void What_the_provider_printed_is_blanked_out_of_its_errors_even_when_it_does_not_look_like_a_key()
+    {
+        SecretKeyProvider.Sanitize("vault said: hunter2-password\nis not accepted", "hunter2-password")
+            .ShouldBe("vault said: ******** is not accepted");
+        SecretKeyProvider.Sanitize("plain error", "").ShouldBe("plain error");
+    }
+
+    [Fact]
+    public void Errors_of_up_to_two_hundred_characters_are_shown_whole_and_longer_ones_by_their_last_two_hundred()
+    {
+        var exact = string.Concat(Enumerable.Repeat("ab d", 50));
+        SecretKeyProvider.Sanitize(exact, "").ShouldBe(exact);
+
+        var longer = "Z" + exact;
+        SecretKeyProvider.Sanitize(longer, "").ShouldBe("…" + exact);
+    }
+
     // A killed child that nobody has reaped yet is a zombie: it no longer runs.
     static bool IsGone(int pid)
     {

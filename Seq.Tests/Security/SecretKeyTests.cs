@@ -97,7 +97,8 @@ public sealed class SecretKeyTests
     {
         var refused = Should.Throw<SecretKeyException>(() => SecretKey.FromBase64(text));
 
-        refused.Message.ShouldStartWith("The secret key must be 32 bytes encoded in base64");
+        refused.Message.ShouldBe("The secret key must be 32 bytes encoded in base64 (44 characters ending in '=', as printed by " +
+            "`seqsvr show-key --generate`); the value given is not.");
         if (text.Trim().Length > 0)
             refused.Message.ShouldNotContain(text.Trim());
     }

@@ -51,6 +51,7 @@ public sealed class SecretKeyVerificationTests
         refused.Message.ShouldContain($"initialized with secret key {original.KeyId}");
         refused.Message.ShouldContain($"started with secret key {other.KeyId}");
         refused.Message.ShouldContain("SEQ_STORAGE_SECRETKEY");
+        refused.Message.ShouldEndWith("data protected under one key cannot be read under another.");
         refused.Message.ShouldNotContain(original.ToBase64());
         refused.Message.ShouldNotContain(other.ToBase64());
         (await StoredAsync(dataSource)).ShouldBe((original.KeyId, original.CheckValue));
