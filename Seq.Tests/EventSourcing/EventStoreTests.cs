@@ -249,12 +249,37 @@ public sealed class EventStoreTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task The_stream_named_by_a_lost_race_is_the_one_that_moved_even_when_an_unmoved_existing_stream_comes_first()
+    {
+        var (unmoved, moved) = (NewStream(), NewStream());
+        await _db.Store.AppendAsync(unmoved, "Counter", 0, [new CounterIncremented(unmoved, 1)], default);
+        await _db.Store.AppendAsync(moved, "Counter", 0, [new CounterIncremented(moved, 1)], default);
+        await _db.Store.AppendAsync(moved, "Counter", 1, [new CounterIncremented(moved, 1)], default);
+
+        var conflict = await Should.ThrowAsync<ConcurrencyException>(() => _db.Store.AppendAsync(
+            [new StreamAppend(unmoved, "Counter", 1, [new CounterIncremented(unmoved, 5)]),
+             new StreamAppend(moved, "Counter", 1, [new CounterIncremented(moved, 5)])], default));
+
+        conflict.StreamId.ShouldBe(moved);
+        conflict.ExpectedVersion.ShouldBe(1);
+        (await _db.CounterTotalAsync(unmoved)).ShouldBe(1);
+    }
+
+    [Fact]
+    public async Task An_append_within_a_callers_transaction_needs_an_event()
+    {
+        await using var connection = await _db.DataSource.OpenConnectionAsync();
+        (await Should.ThrowAsync<ArgumentException>(() => _db.Store.AppendAsync(connection, null, NewStream(), "Counter", 0, [], default)))
+            .Message.ShouldBe("An append needs at least one event. (Parameter 'events')");
+    }
+
+    [Fact]
     public async Task An_append_naming_one_stream_twice_is_refused_before_reaching_the_database()
     {
         var stream = NewStream();
-        await Should.ThrowAsync<ArgumentException>(() => _db.Store.AppendAsync(
+        (await Should.ThrowAsync<ArgumentException>(() => _db.Store.AppendAsync(
             [new StreamAppend(stream, "Counter", 0, [new CounterIncremented(stream, 1)]), new StreamAppend(stream, "Counter", 1, [new CounterIncremented(stream, 1)])],
-            default));
+            default))).Message.ShouldBe("Each stream may appear only once in an append. (Parameter 'appends')");
         (await _db.ScalarAsync<long>("SELECT count(*) FROM streams WHERE stream_id = $1", stream)).ShouldBe(0);
     }
 
@@ -279,7 +304,7 @@ public sealed class EventStoreTests : IAsyncLifetime
     {
         var (first, second) = (NewStream(), NewStream());
         (await Should.ThrowAsync<ArgumentException>(() => _db.Store.AppendAsync(Array.Empty<StreamAppend>(), default)))
-            .Message.ShouldContain("at least one stream");
+            .Message.ShouldBe("An append needs at least one stream. (Parameter 'appends')");
         (await Should.ThrowAsync<ArgumentException>(() => _db.Store.AppendAsync(
             [new StreamAppend(first, "Counter", 0, [new CounterIncremented(first, 1)]), new StreamAppend(second, "Counter", 0, [])], default)))
             .Message.ShouldContain($"The append to {second} has no events");

@@ -43,6 +43,31 @@ public sealed class OperationEffectTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task An_append_to_several_streams_that_commits_marks_the_operation_committed()
+    {
+        var (first, second) = (NewStream(), NewStream());
+
+        await _db.Store.AppendAsync([new StreamAppend(first, "Counter", 0, [new CounterIncremented(first, 1)]),
+            new StreamAppend(second, "Counter", 0, [new CounterIncremented(second, 2)])], default);
+
+        _db.Operation.Effect.ShouldBe(OperationEffect.Committed);
+    }
+
+    [Fact]
+    public async Task An_append_within_a_callers_transaction_leaves_the_effect_to_the_callers_commit()
+    {
+        var stream = NewStream();
+        await using var connection = await _db.DataSource.OpenConnectionAsync();
+        await using var transaction = await connection.BeginTransactionAsync();
+
+        await _db.Store.AppendAsync(connection, transaction, stream, "Counter", 0, [new CounterIncremented(stream, 1)], default);
+
+        _db.Operation.Effect.ShouldBe(OperationEffect.None);
+        await transaction.RollbackAsync();
+        (await _db.CounterTotalAsync(stream)).ShouldBeNull();
+    }
+
+    [Fact]
     public async Task An_append_cancelled_before_it_is_sent_changes_nothing()
     {
         var stream = NewStream();
@@ -67,6 +92,7 @@ public sealed class OperationEffectTests : IAsyncLifetime
         await Poll.UntilAsync(() => _db.ScalarAsync<long>(
                 $"SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%{SlowAppendProjection.Marker}%' AND pid <> pg_backend_pid()").GetAwaiter().GetResult() > 0,
             TimeSpan.FromSeconds(10), "the append reaching the database");
+        operation.Effect.ShouldBe(OperationEffect.Uncertain, "sent, not yet known to have committed");
         await request.CancelAsync();
 
         (await appending).ShouldBe(1);

@@ -86,6 +86,19 @@ public sealed class ReadModelTests : IAsyncLifetime
         await _store.AppendAsync(stream, "Counter", version, [.. amounts.Select(a => new CounterIncremented(stream, a))], default);
 
     [Fact]
+    public void The_statements_of_a_table_name_its_columns_in_order_and_an_upsert_updates_every_column_but_the_key()
+    {
+        var rows = RowOperationsProjection.Rows;
+        rows.InsertSql.ShouldBe("INSERT INTO test_rows (key, amount, note) VALUES ($1, $2, $3)");
+        rows.UpsertSql.ShouldBe("INSERT INTO test_rows (key, amount, note) VALUES ($1, $2, $3) ON CONFLICT (key) DO UPDATE SET amount = excluded.amount, note = excluded.note");
+        rows.DeleteSql.ShouldBe("DELETE FROM test_rows WHERE key = $1");
+        rows.CopySql.ShouldBe("COPY test_rows (key, amount, note) FROM STDIN (FORMAT BINARY)");
+
+        // A table of its key alone has nothing to update: the upsert keeps the row that is there.
+        RowOperationsProjection.Keys.UpsertSql.ShouldBe("INSERT INTO test_row_keys (key) VALUES ($1) ON CONFLICT (key) DO NOTHING");
+    }
+
+    [Fact]
     public async Task Every_row_operation_gives_the_same_rows_through_an_append_as_through_a_rebuild()
     {
         await AppendAsync("a", 0, 1, 3);          // inserted, then two columns changed
@@ -189,7 +202,7 @@ public sealed class ReadModelTests : IAsyncLifetime
         Should.Throw<ArgumentException>(() => commands.Insert(RowOperationsProjection.Rows, "a", 1)).Message.ShouldBe("A row of test_rows has 3 values, not 2.");
         Should.Throw<ArgumentException>(() => commands.Upsert(RowOperationsProjection.Rows, "a", 1, null, null)).Message.ShouldBe("A row of test_rows has 3 values, not 4.");
         Should.Throw<ArgumentException>(() => commands.Update(RowOperationsProjection.Rows, "a", ("missing", 1))).Message.ShouldBe("The read-model table test_rows has no column missing.");
-        Should.Throw<ArgumentException>(() => new ReadModelTable("empty"));
+        Should.Throw<ArgumentException>(() => new ReadModelTable("empty")).Message.ShouldBe("A read-model table has at least its key column. (Parameter 'columns')");
         commands.Update(RowOperationsProjection.Rows, "a");
         batch.BatchCommands.Count.ShouldBe(0);
 
