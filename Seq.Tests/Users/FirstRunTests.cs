@@ -22,12 +22,27 @@ public sealed partial class FirstRunTests
     [Fact]
     public async Task Without_a_configured_password_one_is_generated_printed_once_to_the_console_never_logged_and_must_be_changed()
     {
-        await using var server = await TestServer.StartAsync(o => o with { FirstRun = new FirstRunOptions() }, loginAsAdmin: false);
+        // A blank username is the default one.
+        await using var server = await TestServer.StartAsync(o => o with { FirstRun = new FirstRunOptions(AdminUsername: "  ") }, loginAsAdmin: false);
 
         var match = PrintedPassword().Match(server.Console.ToString());
         match.Success.ShouldBeTrue(server.Console.ToString());
         var password = match.Groups[1].Value;
         server.Log.Text.ShouldNotContain(password);
+        server.Console.ToString().ReplaceLineEndings("\n").ShouldBe($"""
+
+            ************************************************************************
+              First start: creating the administrator 'admin' with the password
+
+                  {password}
+
+              It is shown only this once and must be changed at the first login.
+            ************************************************************************
+
+            First start complete: the password above is now the password of the administrator 'admin'.
+
+
+            """);
 
         var client = server.CreateClient();
         using var refused = await client.PostAsJsonAsync("/api/users/login", new { Username = "admin", Password = password });
@@ -50,6 +65,35 @@ public sealed partial class FirstRunTests
     }
 
     [Fact]
+    public async Task A_configured_administrator_name_and_password_are_the_administrators_and_nothing_is_printed()
+    {
+        await using var server = await TestServer.StartAsync(
+            o => o with { FirstRun = new FirstRunOptions(AdminUsername: "chief", AdminPassword: "a-configured-password") }, loginAsAdmin: false);
+
+        server.Console.ToString().ShouldBeEmpty();
+        var chief = await server.LoginAsync("chief", "a-configured-password");
+        (await chief.GetAsync("/api/settings")).StatusCode.ShouldBe(HttpStatusCode.OK);
+    }
+
+    [Fact]
+    public async Task A_configured_value_that_is_not_a_password_hash_stops_the_first_start()
+    {
+        var failure = await Should.ThrowAsync<FirstRunException>(() =>
+            TestServer.StartAsync(o => o with { FirstRun = new FirstRunOptions(AdminPasswordHash: "pbkdf2-but-not-really") }, loginAsAdmin: false));
+
+        failure.Message.ShouldBe("SEQ_FIRSTRUN_ADMINPASSWORDHASH is not a password hash from `seqsvr config hash`.");
+    }
+
+    [Fact]
+    public void The_first_run_options_show_which_secrets_are_set_but_not_what_they_are()
+    {
+        new FirstRunOptions("root", "a-password", "a-hash", NoAuthentication: false) { IngestApiKey = "a-token" }.ToString().ShouldBe(
+            "FirstRunOptions { AdminUsername = root, AdminPassword = (secret), AdminPasswordHash = (set), NoAuthentication = False, IngestApiKey = (secret) }");
+        new FirstRunOptions().ToString().ShouldBe(
+            "FirstRunOptions { AdminUsername = admin, AdminPassword = none, AdminPasswordHash = none, NoAuthentication = False, IngestApiKey = none }");
+    }
+
+    [Fact]
     public async Task Authentication_is_on_by_default_so_an_anonymous_caller_reaches_only_public_endpoints()
     {
         await using var server = await TestServer.StartAsync(loginAsAdmin: false);
@@ -68,7 +112,8 @@ public sealed partial class FirstRunTests
         var anonymous = server.CreateClient();
 
         (await anonymous.PutAsJsonAsync("/api/settings/setting-InstanceTitle", new { Value = "open" })).StatusCode.ShouldBe(HttpStatusCode.OK);
-        server.Log.Text.ShouldContain("Authentication is disabled");
+        server.Log.Text.ShouldContain("Authentication is disabled: anyone who can reach this server can read and change everything. " +
+                                      "It was turned off at first start with SEQ_FIRSTRUN_NOAUTHENTICATION");
     }
 
     [Fact]
@@ -122,7 +167,8 @@ public sealed partial class FirstRunTests
             (await ScalarAsync<long>(dataSource, "SELECT count(*) FROM users")).ShouldBe(0);
             await ExecuteAsync(dataSource, "DROP TRIGGER fail_first_run ON streams");
         }
-        failedConsole.ToString().ShouldContain("did not complete");
+        failedConsole.ToString().ShouldContain("The first start did not complete, so the password above may not have been stored. If the next start " +
+                                               "prints a new password, use that one; if it prints none, the password above is valid.");
         var voidPassword = PrintedPassword().Match(failedConsole.ToString()).Groups[1].Value;
 
         var console = new StringWriter();
