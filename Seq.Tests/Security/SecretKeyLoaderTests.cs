@@ -55,9 +55,9 @@ public sealed class SecretKeyLoaderTests : IDisposable
 
         var refused = await Should.ThrowAsync<SecretKeyException>(() => LoadAsync(other.ToBase64()));
 
-        refused.Message.ShouldContain("initialized with a different secret key");
-        refused.Message.ShouldContain(original.KeyId);
-        refused.Message.ShouldContain(other.KeyId);
+        refused.Message.ShouldBe(
+            $"The storage was initialized with a different secret key: SecretKey under the storage root holds secret key {original.KeyId}, " +
+            $"but SEQ_STORAGE_SECRETKEY gives secret key {other.KeyId}. Start the server with the original key, or without SEQ_STORAGE_SECRETKEY.");
         refused.Message.ShouldNotContain(original.ToBase64());
         refused.Message.ShouldNotContain(other.ToBase64());
         File.ReadAllBytes(_keyFile).ShouldBe(before);

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using Seq.Tests.Support;
 using System.Diagnostics;
 using System.Runtime.Versioning;
@@ -41,6 +42,7 @@ public sealed class SecretKeyProviderTests : IDisposable
         var loaded = await LoadAsync(provider);
 
         loaded.Matches(key).ShouldBeTrue();
+        _log.Entries.ShouldHaveSingleItem().ShouldBe((LogLevel.Information, $"Using secret key {key.KeyId} from the secret key provider "));
         File.Exists(Path.Combine(_root, "SecretKey")).ShouldBeFalse();
         _log.Text.ShouldNotContain(key.ToBase64());
     }
@@ -150,8 +152,9 @@ public sealed class SecretKeyProviderTests : IDisposable
 
         var refused = await Should.ThrowAsync<SecretKeyException>(() => LoadAsync(Script($"echo '{other.ToBase64()}'")));
 
-        refused.Message.ShouldContain(original.KeyId);
-        refused.Message.ShouldContain(other.KeyId);
+        refused.Message.ShouldBe(
+            $"The storage was initialized with a different secret key: SecretKey under the storage root holds secret key {original.KeyId}, " +
+            $"but the secret key provider gives secret key {other.KeyId}. Make the provider print the original key.");
         refused.Message.ShouldNotContain(original.ToBase64());
         refused.Message.ShouldNotContain(other.ToBase64());
         (await LoadAsync(Script($"echo '{original.ToBase64()}'"))).Matches(original).ShouldBeTrue();
@@ -166,8 +169,8 @@ public sealed class SecretKeyProviderTests : IDisposable
         var refused = await Should.ThrowAsync<SecretKeyException>(
             () => LoadAsync(Script($"echo '{provided.ToBase64()}'"), configuredKey: configured.ToBase64()));
 
-        refused.Message.ShouldContain(provided.KeyId);
-        refused.Message.ShouldContain(configured.KeyId);
+        refused.Message.ShouldBe(
+            $"SEQ_STORAGE_SECRETKEY (secret key {configured.KeyId}) and the secret key provider (secret key {provided.KeyId}) disagree. Set only one of them.");
         refused.Message.ShouldNotContain(provided.ToBase64());
         refused.Message.ShouldNotContain(configured.ToBase64());
     }
