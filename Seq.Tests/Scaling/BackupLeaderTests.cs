@@ -62,10 +62,16 @@ public sealed class BackupLeaderTests : IDisposable
             await Task.Delay(20);
         }
 
+        // The day is recorded once its backup file is complete, so the record may follow the file by a moment.
         await using (var dataSource = NpgsqlDataSource.Create(connectionString))
-        await using (var days = dataSource.CreateCommand("SELECT count(*), min(file_name) FROM backup_days"))
-        await using (var reader = await days.ExecuteReaderAsync())
         {
+            await Poll.UntilAsync(async () =>
+            {
+                await using var count = dataSource.CreateCommand("SELECT count(*) FROM backup_days");
+                return (long)(await count.ExecuteScalarAsync())! > 0;
+            }, TimeSpan.FromSeconds(30), "the day's backup to be recorded");
+            await using var days = dataSource.CreateCommand("SELECT count(*), min(file_name) FROM backup_days");
+            await using var reader = await days.ExecuteReaderAsync();
             await reader.ReadAsync();
             reader.GetInt64(0).ShouldBe(1);
             reader.GetString(1).ShouldBe(new BackupFiles(other).List().Single().FileName);

@@ -38,12 +38,18 @@ public sealed class LoginTimingTests(ITestOutputHelper output)
             unknown.Add(await AttemptAsync($"unknown-{i}"));
         }
 
-        // The fastest of each: a busy machine only ever adds time, so the minimum is the cost of the work itself
-        // (the medians drifted 24 % apart at a load of 10 on two cores). Skipping the hash would still show at once.
-        var ratio = unknown.Min() / known.Min();
-        output.WriteLine($"fastest known {known.Min():F1} ms, unknown {unknown.Min():F1} ms, ratio {ratio:F3}; medians {Median(known):F1} and {Median(unknown):F1} ms");
-        ratio.ShouldBeInRange(1 / 1.15, 1.15);
+        // On a busy machine either statistic alone can drift: the medians were 24 % apart once at a load of 10 on two
+        // cores, the fastest attempts 22 % apart once beside a mutation run (158 and 123 ms, medians 536 and 574 ms).
+        // A refusal that skipped or shortened the hash for unknown users moves both at once, so one of the two must
+        // agree within 15 %; skipping the hash altogether makes both ratios about 0.05.
+        var fastest = unknown.Min() / known.Min();
+        var median = Median(unknown) / Median(known);
+        var summary = $"fastest known {known.Min():F1} ms, unknown {unknown.Min():F1} ms, ratio {fastest:F3}; medians {Median(known):F1} and {Median(unknown):F1} ms, ratio {median:F3}";
+        output.WriteLine(summary);
+        (Within15Percent(fastest) || Within15Percent(median)).ShouldBeTrue(summary);
     }
+
+    static bool Within15Percent(double ratio) => ratio is >= 1 / 1.15 and <= 1.15;
 
     static double Median(List<double> values)
     {
