@@ -134,7 +134,8 @@ public sealed class AuditExporterTests : IAsyncDisposable
         AuditSession a = AuditSession.Start(), b = AuditSession.Start(), other = AuditSession.Start();
         var linesA = await WriteAsync(a, 9);
         var linesB = await WriteAsync(b, 4);
-        var otherLine = (await WriteAsync(other, 2))[1];
+        // Sequence number 11, which session a does not have: it would be added, not dropped as a copy, if it counted.
+        var otherLine = (await WriteAsync(other, 12))[10];
         var exporter = await StartAsync();
 
         // Session a in two files that overlap (lines written again after a failed fsync) with a line repeated, a torn
