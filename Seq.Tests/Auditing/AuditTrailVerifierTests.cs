@@ -177,6 +177,7 @@ public sealed class AuditTrailVerifierTests
         var verification = Verify([File(session, lines)], [Anchor(session)]);
 
         Found(verification).ShouldBe([(AuditFindingKind.Altered, 4, 4L)]);
+        verification.Findings[0].Message.ShouldBe("its chain value does not follow from the lines before it: the line was altered");
         verification.Sessions.Single().GoodLinesBeforeFirstProblem.ShouldBe(3);
         verification.ExitCode.ShouldBe(2);
     }
@@ -189,15 +190,18 @@ public sealed class AuditTrailVerifierTests
         var forged = Replace(lines[2], Property(lines[2], "OperationId"), Guid.NewGuid().ToString());
 
         // Takes sequence number 3, which the real line 3 then proves it is not.
-        Found(Verify([File(session, [.. lines.Take(2), forged, .. lines.Skip(2)])], [Anchor(session)]))
-            .ShouldBe([(AuditFindingKind.Inserted, 3, 3L)]);
+        var next = Verify([File(session, [.. lines.Take(2), forged, .. lines.Skip(2)])], [Anchor(session)]);
+        Found(next).ShouldBe([(AuditFindingKind.Inserted, 3, 3L)]);
+        next.Findings[0].Message.ShouldBe("the line does not follow from the lines before it, and the next line does: it was inserted");
         // A number that came before, and not a copy of that line.
-        Found(Verify([File(session, [.. lines.Take(5), forged, .. lines.Skip(5)])], [Anchor(session)]))
-            .ShouldBe([(AuditFindingKind.Inserted, 6, 3L)]);
+        var past = Verify([File(session, [.. lines.Take(5), forged, .. lines.Skip(5)])], [Anchor(session)]);
+        Found(past).ShouldBe([(AuditFindingKind.Inserted, 6, 3L)]);
+        past.Findings[0].Message.ShouldBe("sequence number 3 came before, and this line is not a copy of it: it was inserted");
         // A number ahead of the next, where the next line does follow.
         var ahead = Replace(forged, "\"SequenceNumber\":3,", "\"SequenceNumber\":5,");
-        Found(Verify([File(session, [.. lines.Take(2), ahead, .. lines.Skip(2)])], [Anchor(session)]))
-            .ShouldBe([(AuditFindingKind.Inserted, 3, 5L)]);
+        var later = Verify([File(session, [.. lines.Take(2), ahead, .. lines.Skip(2)])], [Anchor(session)]);
+        Found(later).ShouldBe([(AuditFindingKind.Inserted, 3, 5L)]);
+        later.Findings[0].Message.ShouldBe("the line does not belong between the lines around it: it was inserted");
         var twoAhead = Replace(forged, "\"SequenceNumber\":3,", "\"SequenceNumber\":4,");
         Found(Verify([File(session, [.. lines.Take(2), twoAhead, .. lines.Skip(2)])], [Anchor(session)]))
             .ShouldBe([(AuditFindingKind.Inserted, 3, 4L)]);
@@ -231,6 +235,7 @@ public sealed class AuditTrailVerifierTests
 
         var duplicate = Verify([File(session, [.. lines.Take(4), lines[1], .. lines.Skip(4)])], [Anchor(session)]);
         Found(duplicate).ShouldBe([(AuditFindingKind.Duplicate, 5, 2L)]);
+        duplicate.Findings[0].Message.ShouldBe("an exact copy of the line with sequence number 2");
         duplicate.ExitCode.ShouldBe(0);
         duplicate.Summary.Duplicates.ShouldBe(1);
         duplicate.Sessions.Single().Intact.ShouldBeTrue();
@@ -251,6 +256,7 @@ public sealed class AuditTrailVerifierTests
         var verification = Verify([File(session, [.. lines, lines[^1][..30]])], [Anchor(session, ended: false)]);
 
         Found(verification).ShouldBe([(AuditFindingKind.Torn, 6, null)]);
+        verification.Findings[0].Message.ShouldBe("the line is not JSON: a write was cut short (a crash mid-write), or the file was cut here");
         verification.ExitCode.ShouldBe(3);
         verification.Summary.Torn.ShouldBe(1);
         verification.Sessions.Single().ShouldSatisfyAllConditions(s => s.Intact.ShouldBeTrue(), s => s.Ended.ShouldBeFalse(), s => s.Lines.ShouldBe(6));
@@ -262,12 +268,17 @@ public sealed class AuditTrailVerifierTests
         var open = await WriteAsync(null, false, end: false, AuditEventKind.Complete, null, AuditEventKind.Fail);
         var interrupted = Verify([File(open)], [Anchor(open, ended: false)]);
         Found(interrupted).ShouldBe([(AuditFindingKind.Interrupted, 4, 4L)]);
+        var begun = Property(open.Lines[3], "OperationId");
+        interrupted.Findings.Single(f => f.Kind == AuditFindingKind.Interrupted).Message
+            .ShouldBe($"operation {begun} (Test/Trail) began and never closed: the server stopped mid-operation");
         interrupted.ExitCode.ShouldBe(3);
         interrupted.Summary.ShouldBe(new AuditVerificationSummary(1, 1, 6, 4, 1, 0, 0, true));
 
         var ended = await WriteAsync(null, false, end: true, AuditEventKind.Abandon, null);
         var unpaired = Verify([File(ended)], [Anchor(ended)]);
         Found(unpaired).ShouldBe([(AuditFindingKind.Unpaired, 4, 4L)]);
+        unpaired.Findings.Single(f => f.Kind == AuditFindingKind.Unpaired).Message
+            .ShouldBe($"operation {Property(ended.Lines[3], "OperationId")} began but has no Complete, Abandon or Fail, although the session ended cleanly");
         unpaired.ExitCode.ShouldBe(2);
         unpaired.Summary.Interrupted.ShouldBe(0);
     }
@@ -429,11 +440,12 @@ public sealed class AuditTrailVerifierTests
         // An anchor that records a clean end at the last line the files hold, which is not the End line.
         var noEnd = Verify([File(first), File(second, second.Lines.Take(5))], [Anchor(first), Anchor(second, durable: 5, chain: Property(second.Lines[4], "AuditChain"))]);
         Found(noEnd).ShouldBe([(AuditFindingKind.Truncated, null, 5L)]);
-        noEnd.Findings.Single().Message.ShouldEndWith("without the End line");
+        noEnd.Findings.Single().Message.ShouldBe("the session ended cleanly at sequence number 5, but its files end at 5 without the End line");
 
         // An anchor whose chain value is not the one verified at its line.
         var wrongChain = Verify([File(first), File(second)], [Anchor(first), Anchor(second, chain: Property(second.Lines[2], "AuditChain"))]);
         Found(wrongChain).ShouldBe([(AuditFindingKind.Altered, null, 6L)]);
+        wrongChain.Findings.Single(f => f.Kind == AuditFindingKind.Altered).Message.ShouldBe("the anchor's chain value for this line is not the one verified in the files");
         Found(Verify([File(first), File(second)], [Anchor(first), Anchor(second, chain: "not hex")])).ShouldBe([(AuditFindingKind.Altered, null, 6L)]);
 
         // A session with no anchor is unchecked, not wrong.
@@ -441,14 +453,18 @@ public sealed class AuditTrailVerifierTests
         Found(unanchored).ShouldBeEmpty();
         // Nothing durable yet (a session that had just started): nothing to compare.
         Found(Verify([File(first), File(second)], [Anchor(first), new AuditSessionAnchor(second.Session, null, "memory", DateTimeOffset.UtcNow, 0, null, null)])).ShouldBeEmpty();
-        unanchored.Findings.ShouldContain(f => f.Kind == AuditFindingKind.Unchecked && f.AuditSession == second.Session);
+        unanchored.Findings.ShouldContain(f => f.Kind == AuditFindingKind.Unchecked && f.AuditSession == second.Session
+            && f.Message == "the database holds no anchor for this session, so its end was not checked");
 
         // A session the database places in the folder given, of which no file is there.
         var folder = TestDirectories.NewPath("audit-folder");
         var deleted = Verify([File(first)], [Anchor(first, target: "file " + folder), Anchor(second, target: "file " + folder)], [folder + Path.DirectorySeparatorChar]);
         Found(deleted).ShouldBe([(AuditFindingKind.MissingSession, null, null)]);
         deleted.ExitCode.ShouldBe(2);
-        deleted.Findings.Single(f => f.Kind == AuditFindingKind.MissingSession).AuditSession.ShouldBe(second.Session);
+        var gone = deleted.Findings.Single(f => f.Kind == AuditFindingKind.MissingSession);
+        gone.AuditSession.ShouldBe(second.Session);
+        gone.Message.ShouldStartWith($"the database records audit session {second.Session} (started ");
+        gone.Message.ShouldEndWith($", {second.DurableSequence} lines durable) in this folder, but none of its files is there: the session was deleted");
         Found(Verify([File(first)], [Anchor(first, target: "file " + folder), Anchor(second, target: "file /elsewhere")], [folder])).ShouldBeEmpty();
     }
 
@@ -463,7 +479,8 @@ public sealed class AuditTrailVerifierTests
         var cut = Verify([File(first, first.Lines.Take(5)), File(second)], null);
         Found(cut).ShouldBe([(AuditFindingKind.Truncated, null, 6L)]);
         cut.Findings.Single(f => f.Kind != AuditFindingKind.Unchecked).ShouldSatisfyAllConditions(
-            f => f.AuditSession.ShouldBe(first.Session), f => f.File.ShouldBe(first.FileName));
+            f => f.AuditSession.ShouldBe(first.Session), f => f.File.ShouldBe(first.FileName),
+            f => f.Message.ShouldBe($"the session ends at sequence number 5, but session {second.Session}'s first line says it reached 6: lines were removed from its end, or its last file deleted"));
         cut.Sessions[0].Intact.ShouldBeFalse();
 
         // The newer session says the older one ended cleanly at 5 (with the chain value verified there), where no End line is.
@@ -471,19 +488,26 @@ public sealed class AuditTrailVerifierTests
         atFive[0] = Replace(Replace(atFive[0], first.DurableChain!, Property(first.Lines[4], "AuditChain")), "\"PreviousSequenceNumber\":6", "\"PreviousSequenceNumber\":5");
         var noEnd = Verify([File(first, first.Lines.Take(5)), File(second, Sign(second.Session, atFive))], null);
         Found(noEnd).ShouldBe([(AuditFindingKind.Truncated, null, 5L)]);
-        noEnd.Findings.Single(f => f.Kind == AuditFindingKind.Truncated).Message.ShouldEndWith("but its files end at 5 without an End line");
+        noEnd.Findings.Single(f => f.Kind == AuditFindingKind.Truncated).Message
+            .ShouldBe($"session {second.Session}'s first line says this session ended cleanly at sequence number 5, but its files end at 5 without an End line");
 
         // The newer session names another chain value for the older one's last line.
         var forged = second.Lines.ToList();
         forged[0] = Replace(forged[0], first.DurableChain!, Property(first.Lines[2], "AuditChain"));
-        Found(Verify([File(first), File(second, Sign(second.Session, forged))], null)).ShouldBe([(AuditFindingKind.Altered, null, 6L)]);
+        var otherChain = Verify([File(first), File(second, Sign(second.Session, forged))], null);
+        Found(otherChain).ShouldBe([(AuditFindingKind.Altered, null, 6L)]);
+        otherChain.Findings.Single(f => f.Kind == AuditFindingKind.Altered).Message
+            .ShouldBe($"the chain value session {second.Session}'s first line names for this line is not the one verified here");
 
         // A session before it that was not given, while an older one was: deleted. Given alone: unchecked.
         var third = await WriteAsync(1, second);
         var missing = Verify([File(first), File(third)], null);
         Found(missing).ShouldBe([(AuditFindingKind.MissingSession, null, null)]);
-        missing.Findings.Single(f => f.Kind == AuditFindingKind.MissingSession).AuditSession.ShouldBe(second.Session);
-        Verify([File(third)], null).Findings.ShouldContain(f => f.Kind == AuditFindingKind.Unchecked && f.AuditSession == third.Session && f.SequenceNumber == 1 && f.Line == 1);
+        missing.Findings.Single(f => f.Kind == AuditFindingKind.MissingSession).ShouldSatisfyAllConditions(
+            f => f.AuditSession.ShouldBe(second.Session),
+            f => f.Message.ShouldBe($"session {third.Session}'s first line names {second.Session} as the session before it, and no file of {second.Session} was given although older sessions were: the session was deleted"));
+        Verify([File(third)], null).Findings.ShouldContain(f => f.Kind == AuditFindingKind.Unchecked && f.AuditSession == third.Session && f.SequenceNumber == 1 && f.Line == 1
+            && f.Message == $"the session before it, {second.Session}, was not given, so its end was not checked");
 
         // A session whose SessionStart line is gone cannot be linked.
         var headless = Verify([File(second, second.Lines.Skip(1))], null);
