@@ -160,18 +160,39 @@ public sealed class AuditReplayTests
         var (session, lines) = await WriteAsync(false,
             new Step("Op", AuditEventKind.Begin, a, Alice, TimeSpan.FromSeconds(1)),
             new Step("Op", AuditEventKind.Complete, a, Alice, TimeSpan.FromSeconds(1)));
-        var (other, otherLines) = await WriteAsync(false, new Step("Other", AuditEventKind.Record, Guid.NewGuid(), Alice, TimeSpan.FromSeconds(1)));
+        // The other session's third line has a sequence number this session lacks: counted, it would make a row.
+        var (other, otherLines) = await WriteAsync(false, [.. Enumerable.Range(0, 3).Select(_ => new Step("Other", AuditEventKind.Record, Guid.NewGuid(), Alice, TimeSpan.FromSeconds(1)))]);
         var abandoned = lines[1].Replace("\"Event\":\"Complete\"", "\"Event\":\"Abandon\"", StringComparison.Ordinal);
         abandoned.ShouldNotBe(lines[1]);
 
         AuditReplay.Timeline([File(FileName(session), [lines[0], abandoned, lines[1]])], new AuditReplayFilter()).Single().Outcome.ShouldBe("Abandon");
         AuditReplay.Timeline([File(FileName(session), [lines[0], lines[1], abandoned])], new AuditReplayFilter()).Single().Outcome.ShouldBe("Complete");
 
-        // A line of another session in this session's file, a torn line and a continuation link are left out; an unnamed file goes by its lines.
+        // A line of another session in this session's file, a torn line and a continuation link are left out; an unnamed
+        // file goes by the first of its lines that names a session (not by an object without one), an empty one by nothing.
         var link = $"{{\"AuditSession\":\"{session}\",\"ContinuesFrom\":\"x\",\"ContinuesAfter\":1,\"ContinuesFromAuditChain\":null}}";
-        var rows = AuditReplay.Timeline([File("copy.ndjson", ["\0\0{\"torn", link, lines[0], otherLines[0], "", "  ", lines[1]])], new AuditReplayFilter());
+        var rows = AuditReplay.Timeline([File("copy.ndjson", ["{}", "\0\0{\"torn", link, lines[0], otherLines[2], "", "  ", lines[1]]), File("empty.ndjson", [])], new AuditReplayFilter());
         rows.Single().ShouldSatisfyAllConditions(r => r.AuditSession.ShouldBe(session), r => r.Outcome.ShouldBe("Complete"));
         other.ShouldNotBe(session);
+    }
+
+    [Fact]
+    public async Task A_session_that_started_but_did_not_end_leaves_its_open_operations_interrupted_not_unclosed()
+    {
+        // Its SessionStart line is in the same category as the End line, and is not one.
+        var target = new MemoryAuditTarget();
+        var session = AuditSession.Start();
+        var open = Guid.NewGuid();
+        await using (var log = new AuditLog(target, session, _key, _clock))
+        {
+            await log.StartSessionAsync(null, 0, null, false, CancellationToken.None);
+            await log.WriteAsync(new AuditEntry("Replay", "Open", AuditEventKind.Begin, open, "Step {Name}", [new("Name", "Open")]), Alice, null, CancellationToken.None);
+        }
+
+        var rows = AuditReplay.Timeline([File(FileName(session.Id), target.Lines)], new AuditReplayFilter());
+
+        rows.Select(r => (r.Category, r.Operation, r.Outcome)).ShouldBe(
+            [(AuditCatalogue.SessionStarted.Category, AuditCatalogue.SessionStarted.Operation, "Record"), ("Replay", "Open", AuditReplay.Interrupted)]);
     }
 
     [Fact]
