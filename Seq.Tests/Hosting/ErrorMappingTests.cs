@@ -55,10 +55,16 @@ public sealed class ErrorMappingTests
         (await RespondToAsync(new ConcurrencyException("s-1", 3))).Status.ShouldBe(409);
         (await RespondToAsync(new UniquenessConflictException())).Status.ShouldBe(409);
         (await RespondToAsync(new BadHttpRequestException("x", 413))).Status.ShouldBe(413);
-        (await RespondToAsync(new Npgsql.PostgresException("invalid byte sequence", "ERROR", "ERROR", Npgsql.PostgresErrorCodes.CharacterNotInRepertoire))).Status.ShouldBe(400);
-        (await RespondToAsync(new System.Text.EncoderFallbackException("Unable to translate Unicode character \\uD800"))).Status.ShouldBe(400);
-        (await RespondToAsync(new System.Text.DecoderFallbackException("Unable to translate bytes [ED]"))).Status.ShouldBe(400);
-        (await RespondToAsync(new Npgsql.PostgresException("deadlock detected", "ERROR", "ERROR", Npgsql.PostgresErrorCodes.DeadlockDetected))).Status.ShouldBe(500);
+        // The texts are fixed: the exception's own (a driver's or the runtime's) is never repeated to the client.
+        const string Unstorable = "The request contains characters that cannot be stored, such as NUL.";
+        const string NotUnicode = "The request contains text that is not valid Unicode, such as an unpaired UTF-16 surrogate.";
+        const string Unexpected = "An unexpected error occurred while handling the request; the details have been logged on the server.";
+        (await RespondToAsync(new Npgsql.PostgresException("invalid byte sequence", "ERROR", "ERROR", Npgsql.PostgresErrorCodes.CharacterNotInRepertoire))).ShouldBe((400, Unstorable));
+        (await RespondToAsync(new Npgsql.PostgresException("no equivalent", "ERROR", "ERROR", Npgsql.PostgresErrorCodes.UntranslatableCharacter))).ShouldBe((400, Unstorable));
+        (await RespondToAsync(new System.Text.EncoderFallbackException("Unable to translate Unicode character \\uD800"))).ShouldBe((400, NotUnicode));
+        (await RespondToAsync(new System.Text.DecoderFallbackException("Unable to translate bytes [ED]"))).ShouldBe((400, NotUnicode));
+        (await RespondToAsync(new Npgsql.PostgresException("deadlock detected", "ERROR", "ERROR", Npgsql.PostgresErrorCodes.DeadlockDetected))).ShouldBe((500, Unexpected));
+        (await RespondToAsync(new InvalidOperationException("secret detail"))).ShouldBe((500, Unexpected));
     }
 
     [Fact]
