@@ -375,12 +375,15 @@ public sealed class AuditTrailVerifierTests
         // Without its first file: carried on from the link.
         var headless = Verify([File(second, rest)], [Anchor(session)]);
         Found(headless).ShouldBe([(AuditFindingKind.MissingFile, 1, null)]);
-        headless.Findings[0].Message.ShouldContain(session.FileName);
+        headless.Findings[0].Message.ShouldBe($"the session's first file is missing: this file continues from {session.FileName}, which was not given");
         headless.ExitCode.ShouldBe(2);
 
         // The link's chain value is not the one verified there.
         var (_, forged) = Continue(session, durable: 5, kept: 7, chain: Property(session.Lines[2], "AuditChain"));
-        Found(Verify([File(session.FileName, head), File(second, forged)], [Anchor(session)])).ShouldContain((AuditFindingKind.Altered, 1, null));
+        var forgedLink = Verify([File(session.FileName, head), File(second, forged)], [Anchor(session)]);
+        Found(forgedLink).ShouldContain((AuditFindingKind.Altered, 1, null));
+        forgedLink.Findings.ShouldContain(f => f.Kind == AuditFindingKind.Altered && f.Line == 1
+            && f.Message == "its chain value is not the one verified at sequence number 5: a line before it was altered or the link was forged");
 
         // The first file ends before the point the next one resumes from.
         var cut = Verify([File(session.FileName, session.Lines.Take(3)), File(second, rest)], [Anchor(session)]);
@@ -390,12 +393,18 @@ public sealed class AuditTrailVerifierTests
         // A line past the resume point that is not a copy of the one the next file verified there.
         var alteredTail = head.ToList();
         alteredTail[5] = Replace(alteredTail[5], "\"Number\":2", "\"Number\":8");
-        Found(Verify([File(session.FileName, alteredTail), File(second, rest)], [Anchor(session)])).ShouldBe([(AuditFindingKind.Altered, 6, 6L)]);
+        var tail = Verify([File(session.FileName, alteredTail), File(second, rest)], [Anchor(session)]);
+        Found(tail).ShouldBe([(AuditFindingKind.Altered, 6, 6L)]);
+        tail.Findings.Single(f => f.Kind == AuditFindingKind.Altered).Message
+            .ShouldBe("it lies past the point the next file resumes from and is not a copy of the line verified there");
 
         // A middle file missing: the third continues from the second, which was not given.
         var (_, afterSeven) = Continue(session, durable: 7, kept: 7);
         afterSeven[0] = Replace(afterSeven[0], session.FileName, second);
-        Found(Verify([File(session.FileName, head), File(session.Continuation(3), afterSeven)], [Anchor(session)])).ShouldBe([(AuditFindingKind.MissingFile, 1, null)]);
+        var middle = Verify([File(session.FileName, head), File(session.Continuation(3), afterSeven)], [Anchor(session)]);
+        Found(middle).ShouldBe([(AuditFindingKind.MissingFile, 1, null)]);
+        middle.Findings.Single(f => f.Kind == AuditFindingKind.MissingFile).Message
+            .ShouldBe($"it continues from {second}, which was not given: a file of the session is missing");
 
         // Two files that each claim to start the session.
         var twoFirsts = Verify([File(session.FileName, session.Lines), File(second, session.Lines)], [Anchor(session)]);
