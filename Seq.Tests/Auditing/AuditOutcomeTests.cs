@@ -262,6 +262,31 @@ public sealed class AuditOutcomeTests : IAsyncLifetime
         directory.IsStale.ShouldBeFalse();
     }
 
+    [Fact]
+    public async Task A_key_created_while_the_directory_could_not_reload_works_at_its_first_use_because_the_directory_reloads_first()
+    {
+        await using var server = await TestServer.StartAsync(o => o with { Audit = new AuditOptions(NewAuditDirectory(), null, null) });
+        var directory = server.Services.GetRequiredService<SecurityDirectory>();
+
+        // A key's creation does not touch users, but the directory's reload reads it: the reload fails after the commit.
+        await ExecuteAsync(server, "ALTER TABLE users RENAME TO users_hidden");
+        string token;
+        try
+        {
+            using var response = await server.Client.PostAsJsonAsync("/api/apikeys", new { Title = "while stale", AssignedPermissions = new[] { "Read" } });
+            token = (await TestServer.ReadAsync(response, HttpStatusCode.Created)).GetProperty("Token").GetString()!;
+            server.Secrets.Add(token);
+            directory.IsStale.ShouldBeTrue();
+        }
+        finally
+        {
+            await ExecuteAsync(server, "ALTER TABLE users_hidden RENAME TO users");
+        }
+
+        (await server.ApiKeyClient(token).GetAsync("/api/settings")).StatusCode.ShouldBe(HttpStatusCode.OK);
+        directory.IsStale.ShouldBeFalse();
+    }
+
     static async Task ExecuteAsync(TestServer server, string sql)
     {
         await using var connection = new NpgsqlConnection(server.ConnectionString);
