@@ -547,4 +547,95 @@ public sealed class AuditTrailVerifierTests
         Found(verification).ShouldBe([(AuditFindingKind.Torn, 1, null)]);
         AuditTrailVerifier.ReadSessions([File("copied.ndjson", session.Lines)]).Single().Session.ShouldBe(session.Session);
     }
+    [Fact]
+    public async Task An_anomaly_on_the_last_line_of_a_file_is_found_with_no_line_after_it_to_compare()
+    {
+        // Lines 1-7: start, then three operations (Begin, Complete); no End, so the file may stop anywhere.
+        var session = await WriteAsync(3, end: false);
+        var lines = session.Lines;
+        lines.Count.ShouldBe(7);
+
+        var altered = lines.ToList();
+        altered[6] = Replace(altered[6], "\"Number\":2", "\"Number\":5");
+        Found(Verify([File(session, altered)], null)).ShouldBe([(AuditFindingKind.Altered, 7, 7L)]);
+
+        // The Begin before the last line removed: the Complete left has no Begin.
+        Found(Verify([File(session, [.. lines.Take(5), lines[6]])], null)).ShouldBe([(AuditFindingKind.Removed, 6, 7L), (AuditFindingKind.Unpaired, 6, 7L)]);
+    }
+
+    [Fact]
+    public async Task A_copy_of_the_End_line_after_it_is_a_duplicate_and_nothing_else()
+    {
+        var session = await WriteAsync(1);
+        var lines = session.Lines;
+
+        var verification = Verify([File(session, [.. lines, lines[^1]])], [Anchor(session)]);
+
+        Found(verification).ShouldBe([(AuditFindingKind.Duplicate, lines.Count + 1, (long)lines.Count)]);
+        verification.ExitCode.ShouldBe(0);
+    }
+
+    [Fact]
+    public async Task Lines_of_only_blanks_are_skipped_but_counted_in_the_line_numbers()
+    {
+        var session = await WriteAsync(2);
+        var lines = session.Lines.ToList();
+        lines[3] = Replace(lines[3], "\"Number\":1", "\"Number\":6");
+        List<string> spaced = [lines[0], "   \t ", lines[1], "\r", .. lines.Skip(2)];
+
+        // Line 4 of the session is line 6 of the file.
+        Found(Verify([File(session, spaced)], [Anchor(session)])).ShouldBe([(AuditFindingKind.Altered, 6, 4L)]);
+
+        var read = AuditTrailVerifier.ReadSessions([File(session, spaced)]).Single().Files.Single().Lines;
+        read.Select(l => l.LineNumber).ShouldBe([1, 3, 5, 6, 7, 8]);
+        read.ShouldAllBe(l => !l.IsTorn);
+    }
+
+    [Fact]
+    public async Task A_file_not_named_by_its_session_takes_the_first_session_its_readable_lines_name_or_else_its_own_name()
+    {
+        var first = await WriteAsync(1);
+        var second = await WriteAsync(1);
+        const string torn = "\0\0{\"torn";
+
+        // Torn first: the session is that of the first line that can be read.
+        var afterTorn = Verify([File("copied.ndjson", [torn, .. first.Lines])], null);
+        afterTorn.Sessions.Single().AuditSession.ShouldBe(first.Session);
+        AuditTrailVerifier.ReadSessions([File("copied.ndjson", [torn, .. first.Lines])]).Single().Session.ShouldBe(first.Session);
+        // Nor is it taken from a line that is JSON but names no session.
+        AuditTrailVerifier.ReadSessions([File("copied.ndjson", ["{\"Note\":\"no session\"}", .. first.Lines])]).Single().Session.ShouldBe(first.Session);
+        Verify([File("copied.ndjson", ["{\"Note\":\"no session\"}", .. first.Lines])], null).Sessions.Single().AuditSession.ShouldBe(first.Session);
+
+        // Two sessions' lines: the first session's; the other's lines do not belong to it.
+        var mixed = Verify([File("mixed.ndjson", [.. first.Lines, second.Lines[0]])], null);
+        mixed.Sessions.Single().AuditSession.ShouldBe(first.Session);
+        Found(mixed).ShouldBe([(AuditFindingKind.Invalid, first.Lines.Count + 1, 1L)]);
+        AuditTrailVerifier.ReadSessions([File("mixed.ndjson", [.. first.Lines, second.Lines[0]])]).Single().Session.ShouldBe(first.Session);
+
+        // Nothing readable: the file's own name.
+        Verify([File("torn.ndjson", [torn, torn])], null).Sessions.Single().AuditSession.ShouldBe("torn.ndjson");
+        AuditTrailVerifier.ReadSessions([File("torn.ndjson", [torn, torn])]).Single().Session.ShouldBe("torn.ndjson");
+    }
+
+    [Fact]
+    public async Task Continuation_files_given_in_any_order_are_put_in_the_order_their_links_name()
+    {
+        // Lines 1-10; the first file durable to 3, the second continues after 3 and is durable to 6, the third after 6.
+        var session = await WriteAsync(4);
+        var (one, afterThree) = Continue(session, durable: 3, kept: 3);
+        var (_, afterSix) = Continue(session, durable: 6, kept: 6);
+        afterSix[0] = Replace(afterSix[0], session.FileName, session.Continuation(2));
+        List<string> two = [.. afterThree.Take(4)];
+        var files = new[] { File(session.Continuation(3), afterSix), File(session.Continuation(2), two), File(session.FileName, one) };
+
+        var all = Verify(files, [Anchor(session)]);
+        all.Findings.ShouldBeEmpty();
+        all.Sessions.Single().Files.ShouldBe([session.FileName, session.Continuation(2), session.Continuation(3)]);
+
+        // Without the first: the earliest of the others is taken as the start, and is reported.
+        var headless = Verify(files[..2], [Anchor(session)]);
+        Found(headless).ShouldBe([(AuditFindingKind.MissingFile, 1, null)]);
+        headless.Findings.Single(f => f.Kind == AuditFindingKind.MissingFile).File.ShouldBe(session.Continuation(2));
+        headless.Sessions.Single().Files.ShouldBe([session.Continuation(2), session.Continuation(3)]);
+    }
 }
