@@ -94,6 +94,13 @@ public sealed class AuditTrailVerifier
     /// </summary>
     public bool ReadAhead { get; init; } = Environment.ProcessorCount > 1;
 
+    /// <summary>
+    /// How many lines of the last <see cref="Verify"/> the read-ahead thread delivered; the verifying thread read the
+    /// rest itself. On a trail without anomalies that is every line after a continuation link: fewer means the read-ahead
+    /// fell behind or stopped, and verification takes as long as with one thread.
+    /// </summary>
+    internal long LinesReadAhead { get; private set; }
+
     /// <summary>Reads every line of the files, grouped into sessions by their names or contents.</summary>
     /// <param name="full">Also the properties only a timeline needs.</param>
     public static List<AuditSessionFiles> ReadSessions(IEnumerable<AuditFileBytes> files, bool full = true)
@@ -136,6 +143,7 @@ public sealed class AuditTrailVerifier
         }
         foreach (var state in states)
             findings.AddRange(state.Findings);
+        LinesReadAhead = states.Sum(s => s.Files.Files.Sum(f => (long)f.LinesReadAhead));
         findings.AddRange(CheckLinks(states, anchors, directories));
 
         var results = states.Select(s => new AuditSessionResult(s.Files.Session, [.. s.OrderedFiles], s.LineCount, s.MaxSequence, s.EndSequence > 0,
@@ -633,7 +641,15 @@ public sealed class AuditTrailVerifier
             _ahead = null;
         }
 
-        public AuditLine Read(int index) => _ahead?.TryGet(index) ?? ReadHere(index);
+        public int LinesReadAhead { get; private set; }
+
+        public AuditLine Read(int index)
+        {
+            if (_ahead?.TryGet(index) is not { } line)
+                return ReadHere(index);
+            LinesReadAhead++;
+            return line;
+        }
 
         public AuditLine ReadHere(int index)
         {

@@ -638,4 +638,39 @@ public sealed class AuditTrailVerifierTests
         headless.Findings.Single(f => f.Kind == AuditFindingKind.MissingFile).File.ShouldBe(session.Continuation(2));
         headless.Sessions.Single().Files.ShouldBe([session.Continuation(2), session.Continuation(3)]);
     }
+    [Fact]
+    public async Task The_read_ahead_thread_delivers_every_line_of_a_trail_without_anomalies_and_an_empty_file_reads_as_none()
+    {
+        // 3002 lines, more than the batches that may wait at once; durable to 1000 in the first file, then a second.
+        var session = await WriteAsync(1500);
+        var (head, rest) = Continue(session, durable: 1000, kept: 1000);
+        AuditFileBytes[] files = [File(session.FileName, head), File(session.Continuation(2), rest), File("empty.ndjson", [])];
+
+        var ahead = new AuditTrailVerifier(_key) { ReadAhead = true };
+        var verification = ahead.Verify(files, [Anchor(session)]);
+        var alone = new AuditTrailVerifier(_key) { ReadAhead = false };
+        alone.Verify(files, [Anchor(session)]).Findings.ShouldBe(verification.Findings);
+
+        Found(verification).ShouldBeEmpty();
+        verification.Sessions.Single(s => s.AuditSession == session.Session).Lines.ShouldBe(3003);
+        verification.Sessions.Single(s => s.AuditSession == "empty.ndjson").Lines.ShouldBe(0);
+        // Every line but the second file's link, which is read before the thread starts; none by the thread when off.
+        ahead.LinesReadAhead.ShouldBe(head.Count + rest.Count - 1);
+        alone.LinesReadAhead.ShouldBe(0);
+        new AuditTrailVerifier(_key).ReadAhead.ShouldBe(Environment.ProcessorCount > 1);
+    }
+    [Fact]
+    public async Task An_anomaly_whose_look_ahead_crosses_into_the_next_batch_of_the_read_ahead_reads_the_same_as_without_it()
+    {
+        // 302 lines; the read-ahead hands them over 256 at a time. Line 255 is altered and followed by four torn lines,
+        // so looking for the next event reads line 260, in the second batch, before lines 256-259 of the first are read.
+        var session = await WriteAsync(150);
+        var lines = session.Lines.ToList();
+        lines[254] = Replace(lines[254], "\"Number\":126", "\"Number\":999");
+        lines.InsertRange(255, Enumerable.Repeat("\0\0{\"torn", 4));
+
+        var verification = Verify([File(session, lines)], [Anchor(session)]);
+
+        Found(verification).ShouldBe([(AuditFindingKind.Altered, 255, 255L), .. Enumerable.Range(256, 4).Select(n => (AuditFindingKind.Torn, (int?)n, (long?)null))]);
+    }
 }
