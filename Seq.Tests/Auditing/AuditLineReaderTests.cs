@@ -177,7 +177,7 @@ public sealed class AuditLineReaderTests
         }));
         request.ShouldSatisfyAllConditions(l => l.SchemaProblem.ShouldBeNull(), l => l.HttpRequestMethod.ShouldBe("PUT"), l => l.HttpRequestPath.ShouldBe("/api/settings"),
             l => l.RemoteIPAddress.ShouldBe("10.1.2.3"), l => l.PrincipalId.ShouldBeNull());
-        Read(await Written.Value + " \r").SchemaProblem.ShouldBeNull();
+        Read(await Written.Value + " \r").ShouldSatisfyAllConditions(l => l.IsTorn.ShouldBeFalse(), l => l.SchemaProblem.ShouldBeNull());
     }
 
     [Fact]
@@ -235,8 +235,13 @@ public sealed class AuditLineReaderTests
         line.ShouldSatisfyAllConditions(l => l.IsContinuation.ShouldBeTrue(), l => l.IsEvent.ShouldBeFalse(), l => l.SchemaProblem.ShouldBeNull(),
             l => l.ContinuesFrom.ShouldBe("a.ndjson"), l => l.ContinuesAfter.ShouldBe(12), l => l.ContinuesFromChain.ShouldBe(chain), l => l.AuditSession.ShouldBe("s1"));
 
-        var unnumbered = Read("{\"AuditSession\":\"s1\",\"ContinuesFrom\":\"a.ndjson\",\"ContinuesAfter\":\"12\",\"ContinuesFromAuditChain\":null}");
-        unnumbered.ShouldSatisfyAllConditions(l => l.ContinuesAfter.ShouldBeNull(), l => l.ContinuesFromChain.ShouldBeNull());
+        // A number as text is no number; the rest of the link is still read.
+        var unnumbered = Read($"{{\"AuditSession\":\"s1\",\"ContinuesFrom\":\"a.ndjson\",\"ContinuesAfter\":\"12\",\"ContinuesFromAuditChain\":\"{chain}\"}}");
+        unnumbered.ShouldSatisfyAllConditions(l => l.ContinuesAfter.ShouldBeNull(), l => l.ContinuesFromChain.ShouldBe(chain), l => l.SchemaProblem.ShouldBeNull());
+        Read("{\"AuditSession\":\"s1\",\"ContinuesFrom\":\"a.ndjson\",\"ContinuesAfter\":12,\"ContinuesFromAuditChain\":null}").ContinuesFromChain.ShouldBeNull();
+        // A link that also carries a sequence number is still no event.
+        Read("{\"AuditSession\":\"s1\",\"ContinuesFrom\":\"a.ndjson\",\"ContinuesAfter\":12,\"SequenceNumber\":13}").ShouldSatisfyAllConditions(
+            l => l.IsContinuation.ShouldBeTrue(), l => l.IsEvent.ShouldBeFalse());
     }
 
     [Fact]
@@ -259,8 +264,9 @@ public sealed class AuditLineReaderTests
             n["PreviousAuditChain"] = null;
             n["PreviousSessionEnded"] = "yes";
         }));
+        // Values of the wrong kind read as absent, and the properties after them are still read.
         none.ShouldSatisfyAllConditions(l => l.PreviousAuditSession.ShouldBeNull(), l => l.PreviousSequenceNumber.ShouldBeNull(),
-            l => l.PreviousAuditChain.ShouldBeNull(), l => l.PreviousSessionEnded.ShouldBeNull());
+            l => l.PreviousAuditChain.ShouldBeNull(), l => l.PreviousSessionEnded.ShouldBeNull(), l => l.HasChain64.ShouldBeTrue(), l => l.SchemaProblem.ShouldBeNull());
         Read(await ChangedAsync(n => n["PreviousSessionEnded"] = false)).PreviousSessionEnded.ShouldBe(false);
     }
 
@@ -269,8 +275,61 @@ public sealed class AuditLineReaderTests
     [InlineData("a", new[] { 0, 1 })]
     [InlineData("a\n", new[] { 0, 1 })]
     [InlineData("ab\n\ncd", new[] { 0, 2, 3, 0, 4, 2 })]
+    [InlineData("\nab", new[] { 0, 0, 1, 2 })]
     public void Lines_split_at_newlines_and_keep_a_last_line_without_one(string text, int[] expected)
     {
         AuditLineReader.Lines(Encoding.UTF8.GetBytes(text)).SelectMany(l => new[] { l.Start, l.Length }).ShouldBe(expected);
+    }
+    public static TheoryData<string, string, string, string, string> TwoBreaks => new()
+    {
+        { "@t", "5", "SequenceNumber", "1.5", "@t is not text" },
+        { "SequenceNumber", "1.5", "Category", "5", "SequenceNumber is not a whole number" },
+        { "Category", "5", "XForwardedFor", "\"a\"", "Category is not text" },
+        { "Category", "5", "XForwardedFor", "[1]", "Category is not text" },
+        { "XForwardedFor", "\"a\"", "SequenceNumber", "1.5", "XForwardedFor is neither a list nor null" },
+    };
+
+    [Theory]
+    [MemberData(nameof(TwoBreaks))]
+    public async Task A_line_broken_in_two_properties_names_the_first_in_the_line(string first, string firstValue, string second, string secondValue, string problem)
+    {
+        var text = await ChangedAsync(node =>
+        {
+            node.Remove(first);
+            node.Remove(second);
+            node[first] = JsonNode.Parse(firstValue);
+            node[second] = JsonNode.Parse(secondValue);
+        });
+
+        Read(text).SchemaProblem.ShouldBe(problem);
+        Read(text, full: false).SchemaProblem.ShouldBe(problem);
+    }
+
+    [Fact]
+    public async Task Properties_nested_in_an_unknown_property_are_not_read_as_the_line_s_own()
+    {
+        var line = Read(await ChangedAsync(n => n["Details"] = new JsonObject
+        {
+            ["Category"] = "Forged",
+            ["SequenceNumber"] = 99,
+            ["AuditSession"] = "other",
+            ["Event"] = "Explode",
+        }));
+
+        line.ShouldSatisfyAllConditions(l => l.Category.ShouldBe("Test"), l => l.SequenceNumber.ShouldBe(1), l => l.AuditSession.ShouldBe("readersession"),
+            l => l.Event.ShouldBe("Fail"), l => l.SchemaProblem.ShouldBeNull(), l => l.HasChain64.ShouldBeTrue());
+    }
+
+    [Fact]
+    public async Task A_line_without_a_chain_value_has_none()
+    {
+        var text = await ChangedAsync(_ => { });
+        var node = JsonNode.Parse(text)!.AsObject();
+        node.Remove("AuditChain");
+
+        var line = Read(node.ToJsonString());
+
+        line.ShouldSatisfyAllConditions(l => l.Chain.ShouldBeNull(), l => l.HasChain64.ShouldBeFalse(), l => l.PrefixLength.ShouldBe(-1),
+            l => l.SchemaProblem.ShouldBe("AuditChain is missing, malformed or not the last property"));
     }
 }
