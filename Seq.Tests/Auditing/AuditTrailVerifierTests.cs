@@ -673,4 +673,29 @@ public sealed class AuditTrailVerifierTests
 
         Found(verification).ShouldBe([(AuditFindingKind.Altered, 255, 255L), .. Enumerable.Range(256, 4).Select(n => (AuditFindingKind.Torn, (int?)n, (long?)null))]);
     }
+    [Fact]
+    public async Task A_second_session_start_inside_a_session_does_not_replace_its_first_line()
+    {
+        var first = await WriteAsync(1);
+        var second = await WriteAsync(1, previous: first);
+        var lines = second.Lines;
+        // Signed as if written: a start line at sequence number 3 that names another session before this one.
+        var forged = Replace(Replace(lines[0], first.Session, "forged-previous"), Property(lines[0], "OperationId"), Guid.NewGuid().ToString());
+
+        var verification = Verify([File(first), File(second, Sign(second.Session, [lines[0], lines[1], forged, .. lines.Skip(2)]))], null);
+
+        verification.Sessions.Single(s => s.AuditSession == second.Session).PreviousAuditSession.ShouldBe(first.Session);
+        Found(verification).ShouldBeEmpty();
+    }
+
+    [Fact]
+    public async Task Of_two_Begins_of_one_operation_never_closed_the_first_is_the_one_left_open()
+    {
+        var session = await WriteAsync(null, previousEnded: false, end: false, [null]);
+        var lines = session.Lines;
+
+        var verification = Verify([File(session, Sign(session.Session, [lines[0], lines[1], lines[1]]))], null);
+
+        Found(verification).ShouldBe([(AuditFindingKind.Unpaired, 3, 3L), (AuditFindingKind.Interrupted, 2, 2L)]);
+    }
 }
