@@ -698,4 +698,20 @@ public sealed class AuditTrailVerifierTests
 
         Found(verification).ShouldBe([(AuditFindingKind.Unpaired, 3, 3L), (AuditFindingKind.Interrupted, 2, 2L)]);
     }
+    [Fact]
+    public async Task A_line_signed_after_the_End_line_is_reported_by_the_anchor_and_by_the_next_session_without_the_missing_End_wording()
+    {
+        // Lines 1-6 end with the End line; a seventh, signed as if written, follows it.
+        var first = await WriteAsync(2);
+        var lines = first.Lines;
+        var seventh = Replace(Replace(lines[^1], "\"SequenceNumber\":6,", "\"SequenceNumber\":7,"), Property(lines[^1], "OperationId"), Guid.NewGuid().ToString());
+        var second = await WriteAsync(1, previous: first);
+
+        var verification = Verify([File(first, Sign(first.Session, [.. lines, seventh])), File(second)], [Anchor(first), Anchor(second)]);
+
+        verification.Findings.Where(f => f.Kind == AuditFindingKind.Truncated).Select(f => f.Message).ShouldBe([
+            $"session {second.Session}'s first line says this session ended cleanly at sequence number 6, but its files end at 7",
+            "the session ended cleanly at sequence number 6, but its files end at 7",
+        ], ignoreOrder: true);
+    }
 }
