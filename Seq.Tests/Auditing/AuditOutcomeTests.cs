@@ -240,17 +240,12 @@ public sealed class AuditOutcomeTests : IAsyncLifetime
         var directory = server.Services.GetRequiredService<SecurityDirectory>();
 
         // A user's creation does not touch api_keys, but the directory's reload reads it: the reload fails after the commit.
-        await ExecuteAsync(server, "ALTER TABLE api_keys RENAME TO api_keys_hidden");
-        string userId;
-        try
+        var userId = await WhileHiddenAsync(server, "api_keys", async () =>
         {
-            userId = await server.CreateUserAsync("directory-user", "directory-password-1", BuiltInRoles.UserReadOnly.Id);
+            var id = await server.CreateUserAsync("directory-user", "directory-password-1", BuiltInRoles.UserReadOnly.Id);
             directory.IsStale.ShouldBeTrue();
-        }
-        finally
-        {
-            await ExecuteAsync(server, "ALTER TABLE api_keys_hidden RENAME TO api_keys");
-        }
+            return id;
+        });
 
         var events = await server.AuditEventsAsync(all => all.Any(e => Text(e, "Category") == "User" && Text(e, "Operation") == "Create" && Text(e, "Event") is "Complete" or "Fail"));
         var begin = events.Single(e => Text(e, "Category") == "User" && Text(e, "Operation") == "Create" && Text(e, "Event") == "Begin" && Text(e, "Username") == "directory-user");
@@ -269,22 +264,31 @@ public sealed class AuditOutcomeTests : IAsyncLifetime
         var directory = server.Services.GetRequiredService<SecurityDirectory>();
 
         // A key's creation does not touch users, but the directory's reload reads it: the reload fails after the commit.
-        await ExecuteAsync(server, "ALTER TABLE users RENAME TO users_hidden");
-        string token;
-        try
+        var token = await WhileHiddenAsync(server, "users", async () =>
         {
             using var response = await server.Client.PostAsJsonAsync("/api/apikeys", new { Title = "while stale", AssignedPermissions = new[] { "Read" } });
-            token = (await TestServer.ReadAsync(response, HttpStatusCode.Created)).GetProperty("Token").GetString()!;
-            server.Secrets.Add(token);
+            var created = (await TestServer.ReadAsync(response, HttpStatusCode.Created)).GetProperty("Token").GetString()!;
+            server.Secrets.Add(created);
             directory.IsStale.ShouldBeTrue();
-        }
-        finally
-        {
-            await ExecuteAsync(server, "ALTER TABLE users_hidden RENAME TO users");
-        }
+            return created;
+        });
 
         (await server.ApiKeyClient(token).GetAsync("/api/settings")).StatusCode.ShouldBe(HttpStatusCode.OK);
         directory.IsStale.ShouldBeFalse();
+    }
+
+    /// <summary>Runs <paramref name="action"/> while <paramref name="table"/> is renamed away, so that whatever reads it fails.</summary>
+    static async Task<T> WhileHiddenAsync<T>(TestServer server, string table, Func<Task<T>> action)
+    {
+        await ExecuteAsync(server, $"ALTER TABLE {table} RENAME TO {table}_hidden");
+        try
+        {
+            return await action();
+        }
+        finally
+        {
+            await ExecuteAsync(server, $"ALTER TABLE {table}_hidden RENAME TO {table}");
+        }
     }
 
     static async Task ExecuteAsync(TestServer server, string sql)
