@@ -143,6 +143,7 @@ public static class SeqServer
         }
         catch (IOException e) when (e.InnerException is Microsoft.AspNetCore.Connections.AddressInUseException)
         {
+            await StopAfterFailedStartAsync(app);
             throw new HostConfigurationException(
                 $"{e.Message.TrimEnd('.')}: another program listens there. Stop it, or give this server another address with SEQ_API_LISTENURIS (api.listenUris).");
         }
@@ -156,6 +157,24 @@ public static class SeqServer
         await RestoreAudit.RecordPendingAsync(app.Services.GetRequiredService<NpgsqlDataSource>(), app.Services.GetRequiredService<AuditLog>(),
             app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Seq.Backups"), cancellationToken);
         app.Services.GetRequiredService<StartupGate>().IsOpen = true;
+    }
+
+    /// <summary>
+    /// The background services (the schedule, retention, the directory listener) start before the listeners do, so a
+    /// start refused for its address leaves them running: stopping them here, before the database goes away under
+    /// them, keeps the refusal to its one line instead of their errors about a vanished database.
+    /// </summary>
+    static async Task StopAfterFailedStartAsync(WebApplication app)
+    {
+        using var bounded = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        try
+        {
+            await app.StopAsync(bounded.Token);
+        }
+        catch (Exception e) when (e is AggregateException or OperationCanceledException)
+        {
+            // A service that does not stop in time, or fails to, is ended with the process: the refusal is what matters.
+        }
     }
 
     /// <summary>

@@ -30,6 +30,12 @@ public sealed class BackupSchedule(
     /// <summary>How often a change to the time of day is picked up while waiting.</summary>
     public static readonly TimeSpan RecheckInterval = TimeSpan.FromMinutes(5);
 
+    /// <summary>
+    /// How long the schedule waits after a failure before it looks at its time again: a database that cannot be
+    /// reached must cost one error a minute in the log, not one per round trip.
+    /// </summary>
+    public static readonly TimeSpan RetryDelay = TimeSpan.FromMinutes(1);
+
     readonly string _node = $"{Environment.MachineName}/{Environment.ProcessId}";
 
     /// <summary>
@@ -68,8 +74,16 @@ public sealed class BackupSchedule(
             }
             catch (Exception e)
             {
-                logger.LogError(e, "The scheduled backup failed; the next attempt is at the next scheduled time");
+                logger.LogError(e, "The scheduled backup failed; the next attempt is at the next scheduled time, looked at again in {RetryDelay}", RetryDelay);
                 after = clock.GetUtcNow();
+                try
+                {
+                    await Task.Delay(RetryDelay, clock, stoppingToken);
+                }
+                catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+                {
+                    return;
+                }
             }
         }
     }

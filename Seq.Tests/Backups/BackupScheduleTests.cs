@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using System.Text.Json;
 using Npgsql;
@@ -161,6 +162,43 @@ public sealed class BackupScheduleTests : IAsyncLifetime
         events.Select(e => e.GetProperty("Event").GetString()).ShouldBe(["Begin", "Fail"]);
         events[1].GetProperty("@x").GetString()!.ShouldContain("not-a-folder");
         (await DaysAsync()).ShouldBeEmpty();
+    }
+
+    [Fact]
+    public async Task A_database_that_cannot_be_reached_costs_one_error_a_minute_not_one_per_round_trip()
+    {
+        // Nothing listens on port 1: every query fails at once, so a schedule that retried without waiting would spin.
+        await using var unreachable = DependencyInjection.CreateDataSource("Host=127.0.0.1;Port=1;Username=nobody;Password=unused;Timeout=2");
+        var directory = TestDirectories.NewPath("sched-unreachable");
+        _directories.Add(directory);
+        Directory.CreateDirectory(directory);
+        var session = AuditSession.Start();
+        await using var audit = new AuditLog(new FileAuditTarget(directory, session.Id, TimeProvider.System, NullLogger<FileAuditTarget>.Instance), session, _key, TimeProvider.System);
+        var settings = new SettingsReadModel(unreachable);
+        var service = new BackupService(new BackupOptions(directory), unreachable, _key, settings, _clock, NullLogger<BackupService>.Instance);
+        var logger = new RecordingLogger<BackupSchedule>();
+        var schedule = new BackupSchedule(service, unreachable, settings, audit, _clock, logger);
+
+        await schedule.StartAsync(default);
+        try
+        {
+            await Poll.UntilAsync(() => _clock.Waiting > 0, "the schedule to wait after its failure");
+            await Task.Delay(200);
+            logger.Entries.Count(e => e.Level == LogLevel.Error).ShouldBe(1, logger.Text);
+
+            _clock.Advance(BackupSchedule.RetryDelay - TimeSpan.FromSeconds(1));
+            await Task.Delay(200);
+            logger.Entries.Count(e => e.Level == LogLevel.Error).ShouldBe(1, logger.Text);
+
+            _clock.Advance(TimeSpan.FromSeconds(1));
+            await Poll.UntilAsync(() => logger.Entries.Count(e => e.Level == LogLevel.Error) == 2 && _clock.Waiting > 0, "the second attempt a minute later");
+            logger.Entries.Count(e => e.Level == LogLevel.Error).ShouldBe(2, logger.Text);
+            logger.Text.ShouldNotContain("unused");
+        }
+        finally
+        {
+            await schedule.StopAsync(default);
+        }
     }
 
     [Fact]
