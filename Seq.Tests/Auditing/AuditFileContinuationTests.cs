@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Text;
 using System.Text.Json;
 using Seq.Application.Auditing;
 using Seq.Application.Security;
@@ -75,6 +76,11 @@ public sealed class AuditFileContinuationTests : IDisposable
         link.GetProperty(AuditChainVerifier.ContinuesAfterProperty).GetInt64().ShouldBe(after);
         link.GetProperty(AuditChainVerifier.ContinuesFromChainProperty).GetString().ShouldBe(ChainOf(durable));
         link.GetProperty("@l").GetString().ShouldBe("Warning");
+        link.GetProperty("@mt").GetString().ShouldBe("Audit session {AuditSession} continues from {ContinuesFrom} after sequence number {ContinuesAfter}");
+        link.GetProperty("Reason").GetString().ShouldBe("An fsync of the previous file failed, so that file is not trusted after the line named here.");
+        var written = DateTimeOffset.Parse(link.GetProperty("@t").GetString()!, CultureInfo.InvariantCulture);
+        written.Offset.ShouldBe(TimeSpan.Zero);
+        written.ShouldBeInRange(DateTimeOffset.Parse(durable.GetProperty("@t").GetString()!, CultureInfo.InvariantCulture), DateTimeOffset.UtcNow);
         link.GetProperty("@m").GetString().ShouldBe($"Audit session \"{session.Id}\" continues from \"{Path.GetFileName(from)}\" after sequence number {after}");
         link.GetProperty("@i").GetString().ShouldBe(AuditLog.EventTypeOf(link.GetProperty("@mt").GetString()!));
     }
@@ -251,6 +257,69 @@ public sealed class AuditFileContinuationTests : IDisposable
         Parse(file).Select(e => e.GetProperty("Number").GetInt32()).ShouldBe([1, 2, 3]);
     }
 
+    [Fact]
+    public async Task A_new_audit_directory_and_its_first_file_are_made_durable_in_their_parents_before_the_first_blocking_line_returns()
+    {
+        Directory.CreateDirectory(_root);
+        var session = AuditSession.Start();
+        var (target, log, writers) = await StartAsync(session);
+        IReadOnlyList<string> calls;
+        string file;
+        await using (log)
+        {
+            var trace = await FsyncFault.TraceAsync(writers, Path.Combine(_root, "trace", "create.trace"));
+            try
+            {
+                await WriteAsync(log, AuditEventKind.Record, 1);
+                file = target.FilePath!;
+            }
+            finally
+            {
+                await trace.DisposeAsync();
+            }
+            calls = trace.Calls;
+        }
+
+        // With -y strace names each descriptor's path: "fsync(7</tmp/…/audit>) = 0".
+        int IndexOf(string call, string path) => calls.ToList().FindIndex(c => c.StartsWith(call + "(", StringComparison.Ordinal) && c.Contains($"<{path}>) = 0", StringComparison.Ordinal));
+        var root = IndexOf("fsync", _root);
+        var directory = IndexOf("fsync", AuditDirectory);
+        var line = IndexOf("fdatasync", file);
+        root.ShouldBeGreaterThanOrEqualTo(0, "the new audit directory's name is made durable in its parent: " + string.Join('\n', calls));
+        directory.ShouldBeGreaterThan(root, "the new file's name is made durable in the audit directory, after the directory itself: " + string.Join('\n', calls));
+        line.ShouldBeGreaterThan(directory, "and both before the blocking line is: " + string.Join('\n', calls));
+    }
+
+    [Fact]
+    public async Task Lines_written_but_not_yet_fsynced_count_in_the_queue_with_their_bytes_and_line_breaks_until_an_fsync_covers_them()
+    {
+        var session = AuditSession.Start();
+        var (target, log, writers) = await StartAsync(session);
+        await using (log)
+        {
+            await WriteAsync(log, AuditEventKind.Record, 1);
+            var file = target.FilePath!;
+            var durableLength = new FileInfo(file).Length;
+            target.QueuedLines.ShouldBe(0);
+            target.QueuedBytes.ShouldBe(0);
+
+            // The lazy fsync that would cover the next two lines is held back, so they stay written but not durable.
+            await using (await FsyncFault.AttachAsync(writers, [file], Path.Combine(_root, "trace", "held.trace"), "delay_enter=5s"))
+            {
+                await WriteAsync(log, AuditEventKind.Advise, 2);
+                await WriteAsync(log, AuditEventKind.Advise, 3);
+                await Poll.UntilAsync(() => File.ReadAllLines(file).Length == 3, Patience, "the two lines written to the file");
+                var written = File.ReadAllLines(file).Skip(1).Sum(l => (long)Encoding.UTF8.GetByteCount(l) + 1);
+                written.ShouldBe(new FileInfo(file).Length - durableLength);
+                target.QueuedLines.ShouldBe(2);
+                target.QueuedBytes.ShouldBe(written);
+                await Poll.UntilAsync(() => target.QueuedLines == 0, Patience, "the held fsync to cover them");
+            }
+            target.QueuedBytes.ShouldBe(0);
+            target.DurableLines.ShouldBe(3);
+        }
+    }
+
     public void Dispose()
     {
         if (Directory.Exists(_root))
@@ -283,17 +352,22 @@ public sealed class AuditFileContinuationTests : IDisposable
             return reader.ReadToEnd();
         }
 
-        public static async Task<FsyncFault> AttachAsync(IReadOnlyList<int> threads, IReadOnlyList<string> paths, string trace, string injection = "error=EIO")
+        public static Task<FsyncFault> AttachAsync(IReadOnlyList<int> threads, IReadOnlyList<string> paths, string trace, string injection = "error=EIO") =>
+            StartAsync(threads, trace, ["-e", "trace=fsync,fdatasync", "-e", "inject=fsync,fdatasync:" + injection, .. paths.SelectMany(path => new[] { "-P", path })]);
+
+        /// <summary>Only records, with the path of each descriptor, every open, fsync and fdatasync of the threads.</summary>
+        public static Task<FsyncFault> TraceAsync(IReadOnlyList<int> threads, string trace) =>
+            StartAsync(threads, trace, ["-y", "-e", "trace=openat,fsync,fdatasync"]);
+
+        /// <summary>The recorded calls, complete once disposed.</summary>
+        public IReadOnlyList<string> Calls => File.Exists(_trace) ? ReadShared(_trace).Split('\n', StringSplitOptions.RemoveEmptyEntries) : [];
+
+        static async Task<FsyncFault> StartAsync(IReadOnlyList<int> threads, string trace, IEnumerable<string> arguments)
         {
             Directory.CreateDirectory(Path.GetDirectoryName(trace)!);
             var start = new ProcessStartInfo("strace") { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
-            foreach (var argument in new[] { "-qq", "-e", "trace=fsync,fdatasync", "-e", "inject=fsync,fdatasync:" + injection, "-o", trace })
+            foreach (var argument in new[] { "-qq", "-o", trace }.Concat(arguments))
                 start.ArgumentList.Add(argument);
-            foreach (var path in paths)
-            {
-                start.ArgumentList.Add("-P");
-                start.ArgumentList.Add(path);
-            }
             foreach (var thread in threads)
             {
                 start.ArgumentList.Add("-p");
