@@ -15,6 +15,8 @@ enum ListenerAnswer
     Created,
     ServerError,
     Hang,
+    /// <summary>307 to <see cref="AuditListener.RedirectTo"/>, which keeps the method, the body and any header.</summary>
+    Redirect,
 }
 
 sealed record ReceivedPost(string Body, string? ApiKey, string? ContentType, int Status)
@@ -36,6 +38,8 @@ sealed class AuditListener : IAsyncDisposable
     public ListenerAnswer Answer { get; set; } = ListenerAnswer.Created;
 
     public Uri Address { get; private set; } = null!;
+
+    public Uri? RedirectTo { get; set; }
 
     public IReadOnlyList<ReceivedPost> Posts => [.. _posts];
 
@@ -77,9 +81,16 @@ sealed class AuditListener : IAsyncDisposable
             await Task.Delay(Timeout.Infinite, linked.Token);
             return;
         }
-        var status = answer == ListenerAnswer.Created ? StatusCodes.Status201Created : StatusCodes.Status500InternalServerError;
+        var status = answer switch
+        {
+            ListenerAnswer.Created => StatusCodes.Status201Created,
+            ListenerAnswer.Redirect => StatusCodes.Status307TemporaryRedirect,
+            _ => StatusCodes.Status500InternalServerError,
+        };
         _posts.Enqueue(new ReceivedPost(body, context.Request.Headers["X-Seq-ApiKey"], context.Request.ContentType, status));
         context.Response.StatusCode = status;
+        if (answer == ListenerAnswer.Redirect)
+            context.Response.Headers.Location = new Uri(RedirectTo!, "api/events/raw").ToString();
     }
 
     public async ValueTask DisposeAsync()

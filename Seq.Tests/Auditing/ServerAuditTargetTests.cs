@@ -205,6 +205,21 @@ public sealed class ServerAuditTargetTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_redirect_is_not_followed_so_the_key_never_reaches_the_address_it_names()
+    {
+        await using var elsewhere = await AuditListener.StartAsync();
+        _listener.Answer = ListenerAnswer.Redirect;
+        _listener.RedirectTo = elsewhere.Address;
+        await using var target = NewTarget(new ServerAuditTargetOptions(TimeSpan.FromSeconds(5), 0, TimeSpan.Zero) { InitialBackoff = TimeSpan.FromMinutes(5) });
+
+        var failure = await Should.ThrowAsync<AuditTargetException>(() => target.Enqueue(Line(1), blocking: true).WaitAsync(Patience));
+
+        failure.Message.ShouldBe($"The audit line could not be made durable in {target.Description}: The audit server answered 307 (Temporary Redirect) instead of 201.");
+        _listener.Requests.ShouldBe(1);
+        elsewhere.Requests.ShouldBe(0, "the key travels in a header that a followed redirect would carry to the other address");
+    }
+
+    [Fact]
     public async Task The_description_leaves_out_user_information_and_the_query()
     {
         await using var target = new ServerAuditTarget(new Uri("https://user:secret@audit.example.com/seq/?apiKey=x"), ApiKey, _log);
