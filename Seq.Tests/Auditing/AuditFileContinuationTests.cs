@@ -257,6 +257,64 @@ public sealed class AuditFileContinuationTests : IDisposable
         Parse(file).Select(e => e.GetProperty("Number").GetInt32()).ShouldBe([1, 2, 3]);
     }
 
+    /// <summary>A file target whose writer thread saw the lazy fsync and every next file fail: lines 2 and 3 are only in memory.</summary>
+    async Task<(FileAuditTarget Target, AuditLog Log, string First, string Second)> StrandTwoLinesAsync(AuditSession session, string traceName, Func<Task> beforeClosing)
+    {
+        var (target, log, writers) = await StartAsync(session);
+        await WriteAsync(log, AuditEventKind.Record, 1);
+        var first = target.FilePath!;
+        var second = NextFile(first, 2);
+        await using (var fault = await FsyncFault.AttachAsync(writers, [first, second], Path.Combine(_root, "trace", traceName)))
+        {
+            await WriteAsync(log, AuditEventKind.Advise, 2);
+            await WriteAsync(log, AuditEventKind.Advise, 3);
+            await Poll.UntilAsync(() => fault.Injected >= 2, Patience, "the lazy fsync and the next file's fsync to fail");
+            File.Exists(second).ShouldBeFalse("a next file that failed is removed");
+            await beforeClosing();
+            // The writer retries until its deadline and ends; the sink's last try is made on another thread, which
+            // strace does not fail (as a disk that recovered by then would not).
+            await target.DisposeAsync().AsTask().WaitAsync(Patience);
+        }
+        return (target, log, first, second);
+    }
+
+    [Fact]
+    public async Task Lines_a_failed_fsync_left_only_in_memory_go_to_a_next_file_when_the_target_closes()
+    {
+        var session = AuditSession.Start();
+        var (_, log, first, second) = await StrandTwoLinesAsync(session, "closing.trace", () => Task.CompletedTask);
+        await log.DisposeAsync();
+
+        _log.Entries.ShouldNotContain(e => e.Level == Microsoft.Extensions.Logging.LogLevel.Error, _log.Text);
+        var one = Parse(first);
+        var two = Parse(second);
+        ShouldLink(two[0], session, first, one[0]);
+        two.Skip(1).Select(e => e.GetProperty("Number").GetInt32()).ShouldBe([2, 3]);
+        AuditChainVerifier.VerifySession(
+            [new(Path.GetFileName(first), File.ReadAllLines(first)), new(Path.GetFileName(second), File.ReadAllLines(second))],
+            _key).ShouldBe(new AuditChainVerification(true, 3, null));
+    }
+
+    [Fact]
+    public async Task Lines_a_failed_fsync_left_only_in_memory_that_no_file_can_take_when_the_target_closes_are_reported_lost_with_their_count()
+    {
+        var session = AuditSession.Start();
+        var moved = AuditDirectory + ".moved";
+        var (_, log, _, second) = await StrandTwoLinesAsync(session, "lost.trace", () =>
+        {
+            // Where the audit directory was, a file: no next file can be made there.
+            Directory.Move(AuditDirectory, moved);
+            File.WriteAllText(AuditDirectory, "");
+            return Task.CompletedTask;
+        });
+        await log.DisposeAsync();
+
+        _log.Entries.ShouldContain(e => e.Level == Microsoft.Extensions.Logging.LogLevel.Error
+            && e.Message.Contains($"The audit target file {AuditDirectory} could not be closed cleanly: 2 audit lines written before a failed fsync could not be written to a new file before shutdown and are lost: ", StringComparison.Ordinal),
+            _log.Text);
+        Directory.GetFiles(moved).ShouldBe([Path.Combine(moved, Path.GetFileName(second)).Replace("-2.ndjson", ".ndjson", StringComparison.Ordinal)]);
+    }
+
     [Fact]
     public async Task A_new_audit_directory_and_its_first_file_are_made_durable_in_their_parents_before_the_first_blocking_line_returns()
     {
