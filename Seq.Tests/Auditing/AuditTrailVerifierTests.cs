@@ -341,6 +341,19 @@ public sealed class AuditTrailVerifierTests
         var midLink = Verify([File(session, [.. lines.Take(3), link, .. lines.Skip(3)])], null);
         Found(midLink).ShouldBe([(AuditFindingKind.Invalid, 4, null)]);
         midLink.Findings[0].Message.ShouldBe("a continuation line may only be the first line of a file");
+
+        // A sequenced line without its chain value, or with one that is not 64 hex digits, cannot be checked: it is
+        // invalid, and so its sequence number is missing to the line after it, and the Begin it closed stays open.
+        var chain = Property(lines[2], "AuditChain");
+        foreach (var broken in new[] { Replace(lines[2], $",\"AuditChain\":\"{chain}\"", ""), Replace(lines[2], chain, chain[..63]) })
+        {
+            var unchained = Verify([File(session, [.. lines.Take(2), broken, .. lines.Skip(3)])], null);
+            Found(unchained).ShouldBe([(AuditFindingKind.Invalid, 3, 3L), (AuditFindingKind.Removed, 4, 4L), (AuditFindingKind.Unpaired, 2, 2L)]);
+            unchained.Findings[0].Message.ShouldBe("AuditChain is missing, malformed or not the last property");
+        }
+        var unnumbered = Verify([File(session, [.. lines.Take(2), Replace(lines[2], "\"SequenceNumber\":3,", ""), .. lines.Skip(3)])], null);
+        Found(unnumbered).ShouldBe([(AuditFindingKind.Invalid, 3, null), (AuditFindingKind.Removed, 4, 4L), (AuditFindingKind.Unpaired, 2, 2L)]);
+        unnumbered.Findings[0].Message.ShouldBe("SequenceNumber is missing");
     }
 
     /// <summary>The lines as the file target leaves them after a failed fsync after line <paramref name="durable"/> (ADR 0009).</summary>
