@@ -354,6 +354,19 @@ public sealed class AuditTrailVerifierTests
         var unnumbered = Verify([File(session, [.. lines.Take(2), Replace(lines[2], "\"SequenceNumber\":3,", ""), .. lines.Skip(3)])], null);
         Found(unnumbered).ShouldBe([(AuditFindingKind.Invalid, 3, null), (AuditFindingKind.Removed, 4, 4L), (AuditFindingKind.Unpaired, 2, 2L)]);
         unnumbered.Findings[0].Message.ShouldBe("SequenceNumber is missing");
+
+        // Values the verifier does not keep are still checked for their type.
+        foreach (var (name, problem) in new[] { ("@m", "@m is not text"), ("@x", "@x is not text"), ("HttpRequestPath", "HttpRequestPath is not text or null") })
+        {
+            var node = System.Text.Json.Nodes.JsonNode.Parse(lines[2])!.AsObject();
+            var chainValue = node["AuditChain"]!.GetValue<string>();
+            node.Remove("AuditChain");
+            node[name] = 5;
+            node["AuditChain"] = chainValue;
+            var mistyped = Verify([File(session, Sign(session.Session, [.. lines.Take(2), node.ToJsonString(), .. lines.Skip(3)]))], null);
+            Found(mistyped).ShouldBe([(AuditFindingKind.Invalid, 3, 3L)], name);
+            mistyped.Findings[0].Message.ShouldBe(problem);
+        }
     }
 
     /// <summary>The lines as the file target leaves them after a failed fsync after line <paramref name="durable"/> (ADR 0009).</summary>
