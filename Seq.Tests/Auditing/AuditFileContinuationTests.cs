@@ -85,6 +85,9 @@ public sealed class AuditFileContinuationTests : IDisposable
         link.GetProperty("@i").GetString().ShouldBe(AuditLog.EventTypeOf(link.GetProperty("@mt").GetString()!));
     }
 
+    AuditChainVerification VerifyFiles(params string[] paths) =>
+        AuditChainVerifier.VerifySession([.. paths.Select(path => new AuditFileLines(Path.GetFileName(path), File.ReadAllLines(path)))], _key);
+
     static string NextFile(string first, int generation) =>
         first.Replace(".ndjson", $"-{generation}.ndjson", StringComparison.Ordinal);
 
@@ -144,9 +147,7 @@ public sealed class AuditFileContinuationTests : IDisposable
         foreach (var file in new[] { second, third })
             File.GetUnixFileMode(file).ShouldBe(UnixFileMode.UserRead | UnixFileMode.UserWrite);
 
-        AuditChainVerifier.VerifySession(
-            [new(Path.GetFileName(first), File.ReadAllLines(first)), new(Path.GetFileName(second), File.ReadAllLines(second)), new(Path.GetFileName(third), File.ReadAllLines(third))],
-            _key).ShouldBe(new AuditChainVerification(true, 6, null));
+        VerifyFiles(first, second, third).ShouldBe(new AuditChainVerification(true, 6, null));
     }
 
     [Fact]
@@ -184,9 +185,7 @@ public sealed class AuditFileContinuationTests : IDisposable
         var two = Parse(second);
         ShouldLink(two[0], session, first, one[0]);
         two.Skip(1).Select(e => e.GetProperty("Number").GetInt32()).ShouldBe([2, 3, 4], "each line once, in its place");
-        AuditChainVerifier.VerifySession(
-            [new(Path.GetFileName(first), File.ReadAllLines(first)), new(Path.GetFileName(second), File.ReadAllLines(second))],
-            _key).ShouldBe(new AuditChainVerification(true, 4, null));
+        VerifyFiles(first, second).ShouldBe(new AuditChainVerification(true, 4, null));
     }
 
     [Fact]
@@ -217,9 +216,7 @@ public sealed class AuditFileContinuationTests : IDisposable
         link.GetProperty(AuditChainVerifier.ContinuesFromChainProperty).ValueKind.ShouldBe(JsonValueKind.Null);
         link.GetProperty("@m").GetString()!.ShouldEndWith("after sequence number 0");
         two.Skip(1).Select(e => e.GetProperty("Number").GetInt32()).ShouldBe([1, 2]);
-        AuditChainVerifier.VerifySession(
-            [new(Path.GetFileName(first), File.ReadAllLines(first)), new(Path.GetFileName(second), File.ReadAllLines(second))],
-            _key).ShouldBe(new AuditChainVerification(true, 2, null));
+        VerifyFiles(first, second).ShouldBe(new AuditChainVerification(true, 2, null));
     }
 
     [Fact]
@@ -290,9 +287,7 @@ public sealed class AuditFileContinuationTests : IDisposable
         var two = Parse(second);
         ShouldLink(two[0], session, first, one[0]);
         two.Skip(1).Select(e => e.GetProperty("Number").GetInt32()).ShouldBe([2, 3]);
-        AuditChainVerifier.VerifySession(
-            [new(Path.GetFileName(first), File.ReadAllLines(first)), new(Path.GetFileName(second), File.ReadAllLines(second))],
-            _key).ShouldBe(new AuditChainVerification(true, 3, null));
+        VerifyFiles(first, second).ShouldBe(new AuditChainVerification(true, 3, null));
     }
 
     [Fact]
