@@ -34,6 +34,8 @@ public sealed class OrderedAuditWriterTests
         var first = writer.Enqueue(Line("L1"), blocking: true);
         await sink.EnteredAsync(1);
         var rest = Enumerable.Range(2, 7).Select(i => writer.Enqueue(Line($"L{i}"), blocking: i is 3 or 8)).ToList();
+        rest[0].IsCompletedSuccessfully.ShouldBeTrue("a line that does not block returns once queued");
+        rest[1].IsCompleted.ShouldBeFalse("a blocking line waits until it is durable");
         writer.QueuedLines.ShouldBe(8);
         writer.QueuedBytes.ShouldBe(8 * 3, "each line's bytes and its line break");
         writer.DurableLines.ShouldBe(0);
@@ -52,21 +54,21 @@ public sealed class OrderedAuditWriterTests
     [Fact]
     public async Task A_batch_stops_before_the_line_that_would_pass_the_sinks_byte_bound_but_a_longer_line_still_goes_alone()
     {
-        // Four bytes and a line break: two lines fill the bound of ten exactly.
+        // Each line costs its bytes and a line break: 4 + 1 and 6 + 1 pass the bound of ten, 6 + 1 and 2 + 1 fill it.
         var sink = new ScriptedSink(maxBatchBytes: 10);
         await using var writer = NewWriter(sink);
         sink.Hold();
         var tooLong = writer.Enqueue(Line("a line longer than the bound"), blocking: true);
         await sink.EnteredAsync(1);
-        var rest = new[] { "aaaa", "bbbb", "cccc", "dddd", "eeee", "another line over the bound" }
-            .Select((text, i) => writer.Enqueue(Line(text), blocking: i == 5)).ToList();
+        var rest = new[] { "aaaa", "bbbbbb", "cc", "dddd", "eeee", "ffff", "another line over the bound" }
+            .Select((text, i) => writer.Enqueue(Line(text), blocking: i == 6)).ToList();
 
         sink.Release();
         await tooLong.WaitAsync(Patience);
         await Task.WhenAll(rest).WaitAsync(Patience);
 
         sink.Batches.Select(b => Texts(b.Lines)).ShouldBe(
-            [["a line longer than the bound"], ["aaaa", "bbbb"], ["cccc", "dddd"], ["eeee"], ["another line over the bound"]]);
+            [["a line longer than the bound"], ["aaaa"], ["bbbbbb", "cc"], ["dddd", "eeee"], ["ffff"], ["another line over the bound"]]);
         writer.QueuedBytes.ShouldBe(0);
     }
 
@@ -184,13 +186,15 @@ public sealed class OrderedAuditWriterTests
     public async Task At_shutdown_lines_the_sink_never_took_are_reported_lost_their_callers_told_and_a_failed_close_is_logged()
     {
         var sink = new ScriptedSink { Failure = new IOException("never recovers"), DisposeFailure = new IOException("close failed") };
-        var writer = NewWriter(sink);
+        // A backoff longer than the shutdown deadline: closing must wake the writer from it, not wait it out.
+        var writer = NewWriter(sink, TimeSpan.FromMinutes(5));
         var opening = writer.Enqueue(Line("L1"), blocking: true);
         await Should.ThrowAsync<AuditTargetException>(() => opening.WaitAsync(Patience));
         _ = writer.Enqueue(Line("L2"), blocking: false);
 
         await writer.DisposeAsync().AsTask().WaitAsync(Patience);
 
+        _log.Entries.ShouldNotContain(e => e.Message.Contains("did not finish its last write in time", StringComparison.Ordinal));
         _log.Entries.ShouldContain(e => e.Level == LogLevel.Error && e.Message.StartsWith($"2 audit lines could not be written to {Description} before shutdown", StringComparison.Ordinal));
         _log.Entries.ShouldContain(e => e.Level == LogLevel.Error && e.Message.StartsWith($"The audit target {Description} could not be closed cleanly: close failed", StringComparison.Ordinal));
         sink.Disposed.ShouldBeTrue();
@@ -205,6 +209,7 @@ public sealed class OrderedAuditWriterTests
     [InlineData("")]
     [InlineData("one\ntwo")]
     [InlineData("one\rtwo")]
+    [InlineData("\nleading")]
     public async Task An_empty_line_or_one_with_a_line_break_is_refused_and_nothing_is_queued(string text)
     {
         var sink = new ScriptedSink();
@@ -215,6 +220,102 @@ public sealed class OrderedAuditWriterTests
 
         writer.QueuedLines.ShouldBe(0);
         writer.QueuedBytes.ShouldBe(0);
+        Should.Throw<ArgumentNullException>(() => writer.Enqueue(null!, blocking: false));
+    }
+
+    [Fact]
+    public async Task A_clean_shutdown_writes_and_flushes_every_queued_line_and_reports_nothing_lost()
+    {
+        var sink = new ScriptedSink();
+        var writer = NewWriter(sink);
+        sink.Hold();
+        _ = writer.Enqueue(Line("L1"), blocking: false);
+        await sink.EnteredAsync(1);
+        _ = writer.Enqueue(Line("L2"), blocking: false);
+
+        var closing = writer.DisposeAsync().AsTask();
+        sink.Release();
+        await closing.WaitAsync(Patience);
+
+        sink.Batches.Select(b => Texts(b.Lines)).ShouldBe([["L1"], ["L2"]]);
+        sink.FlushAttempts.ShouldBe(1, "the lazy flush is not left for later at shutdown");
+        writer.DurableLines.ShouldBe(2);
+        sink.Disposed.ShouldBeTrue();
+        _log.Entries.ShouldBeEmpty(_log.Text);
+    }
+
+    [Fact]
+    public async Task A_write_that_keeps_failing_at_shutdown_is_retried_with_backoff_until_the_deadline_not_given_up_at_once()
+    {
+        var sink = new ScriptedSink { Failure = new IOException("failing for a while") };
+        var writer = NewWriter(sink);
+        _ = writer.Enqueue(Line("L1"), blocking: false);
+        await Poll.UntilAsync(() => sink.Attempts >= 1, Patience, "the first failed write");
+        var before = sink.Attempts;
+
+        var closing = writer.DisposeAsync().AsTask();
+        // The close retries at once, fails again, and must then wait out its backoff and try once more.
+        await Poll.UntilAsync(() => sink.Attempts >= before + 2, TimeSpan.FromSeconds(5), "a retry after a failed write during shutdown");
+        sink.StopFailing();
+        await closing.WaitAsync(Patience);
+
+        sink.Batches.Select(b => Texts(b.Lines)).ShouldBe([["L1"]]);
+        writer.DurableLines.ShouldBe(1);
+        _log.Entries.ShouldNotContain(e => e.Message.Contains("could not be written", StringComparison.Ordinal), _log.Text);
+    }
+
+    [Fact]
+    public async Task Shutdown_retries_at_once_instead_of_waiting_out_a_backoff_longer_than_its_deadline()
+    {
+        var sink = new ScriptedSink { Failure = new IOException("failed once, recovered since") };
+        var writer = NewWriter(sink, TimeSpan.FromMinutes(5));
+        _ = writer.Enqueue(Line("L1"), blocking: false);
+        await Poll.UntilAsync(() => sink.Attempts == 1 && writer.State == AuditTargetState.Unavailable, Patience, "the failed write");
+        sink.StopFailing();
+
+        var clock = Stopwatch.StartNew();
+        await writer.DisposeAsync().AsTask().WaitAsync(Patience);
+
+        sink.Batches.Select(b => Texts(b.Lines)).ShouldBe([["L1"]]);
+        clock.Elapsed.ShouldBeLessThan(TimeSpan.FromSeconds(5), "the 10 s shutdown deadline is not waited out");
+        _log.Entries.ShouldNotContain(e => e.Message.Contains("could not be written", StringComparison.Ordinal), _log.Text);
+    }
+
+    [Fact]
+    public async Task A_write_still_hanging_at_the_shutdown_deadline_is_abandoned_and_every_waiting_caller_is_told()
+    {
+        var sink = new ScriptedSink();
+        var writer = NewWriter(sink);
+        sink.Hold();
+        var hanging = writer.Enqueue(Line("L1"), blocking: true);
+        await sink.EnteredAsync(1);
+        var behind = writer.Enqueue(Line("L2"), blocking: true);
+
+        await writer.DisposeAsync().AsTask().WaitAsync(Patience);
+
+        (await Should.ThrowAsync<AuditTargetException>(() => hanging.WaitAsync(Patience))).Message
+            .ShouldBe($"The audit line could not be made durable in {Description}: the audit target was closed before the write finished");
+        (await Should.ThrowAsync<AuditTargetException>(() => behind.WaitAsync(Patience))).Message
+            .ShouldBe($"The audit target {Description} was closed before the line could be written.");
+        _log.Entries.ShouldContain(e => e.Level == LogLevel.Error && e.Message.StartsWith($"2 audit lines could not be written to {Description} before shutdown", StringComparison.Ordinal));
+        sink.Batches.ShouldBeEmpty();
+    }
+
+    [Fact]
+    public async Task A_steady_stream_of_lines_that_do_not_block_does_not_put_off_their_lazy_flush()
+    {
+        var sink = new ScriptedSink();
+        await using var writer = NewWriter(sink);
+        var clock = Stopwatch.StartNew();
+        var sent = 0;
+        while (sink.FlushAttempts == 0 && clock.Elapsed < TimeSpan.FromSeconds(20))
+        {
+            _ = writer.Enqueue(Line($"L{++sent}"), blocking: false);
+            await Task.Delay(100);
+        }
+
+        sink.FlushAttempts.ShouldBeGreaterThan(0);
+        clock.Elapsed.ShouldBeLessThan(TimeSpan.FromSeconds(10), "the flush is due a second after the first unflushed line, not after the last");
     }
 
     /// <summary>Records what it is given; fails, or holds a write until released, when told to.</summary>
