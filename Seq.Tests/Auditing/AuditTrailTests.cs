@@ -94,6 +94,25 @@ public sealed class AuditTrailTests : IDisposable
     }
 
     [Fact]
+    public async Task While_the_server_runs_its_session_anchor_follows_the_durable_lines_within_seconds_and_claims_no_end()
+    {
+        await using var server = await TestServer.StartAsync(o => o with { Audit = new AuditOptions(_directory, null, null) });
+        await server.PutJsonAsync("/api/settings/setting-InstanceTitle", """{"Value":"anchored"}""", HttpStatusCode.OK);
+        // The session's start line and the change's Begin and End: three durable lines.
+        await using var dataSource = Seq.Infrastructure.DependencyInjection.CreateDataSource(server.Options.ConnectionString);
+
+        AuditSessionAnchor? anchor = null;
+        await Poll.UntilAsync(async () =>
+        {
+            anchor = (await AuditSessionAnchors.ReadAllAsync(dataSource, default)).Single();
+            return anchor.DurableSequence >= 3;
+        }, TimeSpan.FromSeconds(10), "the anchor to reach the change's lines while the server runs");
+
+        anchor!.DurableChain.ShouldNotBeNull();
+        anchor.Ended.ShouldBeNull("the session is still running");
+    }
+
+    [Fact]
     public async Task Each_kind_of_tampering_is_reported_at_its_line_with_its_kind_and_a_duplicate_as_a_duplicate()
     {
         var trail = await WriteTwoSessionsAsync();

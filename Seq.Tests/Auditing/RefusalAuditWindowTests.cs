@@ -249,4 +249,52 @@ public sealed class RefusalAuditWindowTests : IDisposable
         events.Count(IsRefusal).ShouldBe(2);
         events.Where(IsSummary).Select(Summary).ShouldBe(new (string?, long, long)[] { (null, 2, 10), (null, 1, 2) });
     }
+
+    [Fact]
+    public async Task The_timer_leaves_an_open_window_alone_and_ends_it_exactly_one_window_after_it_began_freeing_its_place()
+    {
+        var clock = new HandClock();
+        // One tracked address: whether the timer freed its place shows in how the next address is recorded.
+        var audited = new Audited(_paths.New("refusal-timer-edge"), new RefusalAuditOptions(TimeSpan.FromSeconds(10), 1), clock);
+        audited.Refuse("192.0.2.1");
+        audited.Refuse("192.0.2.1");
+        clock.Advance(TimeSpan.FromSeconds(5));
+        clock.Tick();
+        // Still in its window: counted, not recorded in full.
+        audited.Refuse("192.0.2.1", "/during");
+        clock.Advance(TimeSpan.FromSeconds(5));
+        clock.Tick();
+        // The window ended at the tick, so this address takes the freed place and is recorded in full.
+        audited.Refuse("192.0.2.2", "/next");
+
+        var events = await audited.StopAndReadAsync();
+
+        events.Where(IsRefusal).Select(e => Text(e, "Path")).ShouldBe(["/api/settings", "/next"]);
+        events.Where(IsSummary).Select(Summary).ShouldBe(new (string?, long, long)[] { ("192.0.2.1", 2, 10) });
+    }
+
+    [Fact]
+    public async Task The_timer_summarizes_the_untracked_count_exactly_one_window_after_it_began_and_before_later_lines()
+    {
+        var clock = new HandClock();
+        var audited = new Audited(_paths.New("refusal-untracked-edge"), new RefusalAuditOptions(TimeSpan.FromSeconds(10), 1), clock);
+        audited.Refuse("192.0.2.1");
+        audited.Refuse("192.0.2.2");
+        audited.Refuse("192.0.2.3");
+        clock.Advance(TimeSpan.FromSeconds(9));
+        clock.Tick();
+        clock.Advance(TimeSpan.FromSeconds(1));
+        clock.Tick();
+        clock.Advance(TimeSpan.FromSeconds(1));
+        // The tracked address's window ended with the tick too: this is recorded in full, after the summary.
+        audited.Refuse("192.0.2.1", "/later");
+        clock.Advance(TimeSpan.FromSeconds(1));
+        audited.Refuse("192.0.2.4");
+        clock.Advance(TimeSpan.FromSeconds(2));
+
+        var events = await audited.StopAndReadAsync();
+
+        var order = events.Where(e => IsSummary(e) || IsRefusal(e)).Select(e => IsSummary(e) ? $"summary {Summary(e)}" : Text(e, "Path")).ToList();
+        order.ShouldBe(["/api/settings", "summary (, 2, 10)", "/later", "summary (, 1, 2)"]);
+    }
 }

@@ -180,4 +180,23 @@ public sealed class HttpsTests : IDisposable
         server.Output.ShouldContain("over HTTPS");
         server.Output.ShouldNotContain("stored-pfx-password");
     }
+
+    [Fact]
+    public void A_pem_key_encrypted_with_api_certificatePassword_loads_with_it_and_not_without_it()
+    {
+        var directory = _paths.New("pem-encrypted");
+        var (certificatePath, _) = TestCertificates.WritePem(_certificate, directory);
+        var keyPath = Path.Combine(directory, "encrypted.key");
+        File.WriteAllText(keyPath, _certificate.GetECDsaPrivateKey()!.ExportEncryptedPkcs8PrivateKeyPem(
+            "right-pem-password", new System.Security.Cryptography.PbeParameters(System.Security.Cryptography.PbeEncryptionAlgorithm.Aes256Cbc, System.Security.Cryptography.HashAlgorithmName.SHA256, 10_000)));
+
+        using var loaded = ServerCertificate.Load(certificatePath, keyPath, "right-pem-password");
+        loaded.HasPrivateKey.ShouldBeTrue();
+        loaded.Thumbprint.ShouldBe(_certificate.Thumbprint);
+
+        var without = Should.Throw<HostConfigurationException>(() => ServerCertificate.Load(certificatePath, keyPath, null));
+        without.Message.ShouldContain("api.certificatePassword");
+        var wrong = Should.Throw<HostConfigurationException>(() => ServerCertificate.Load(certificatePath, keyPath, "wrong-pem-password"));
+        wrong.Message.ShouldNotContain("wrong-pem-password");
+    }
 }

@@ -204,4 +204,35 @@ public sealed class ServerLogTests : IAsyncDisposable
             await _serving;
         }
     }
+
+    [Fact]
+    public void Printed_server_log_options_say_whether_there_is_an_api_key_and_never_what_it_is()
+    {
+        new ServerLogOptions("/var/lib/seq/logs", new Uri("http://127.0.0.1:5341/"), IngestionKey).ToString()
+            .ShouldBe("ServerLogOptions { FileDirectory = /var/lib/seq/logs, SeqServerUrl = http://127.0.0.1:5341/, SeqServerApiKey = (secret) }");
+        new ServerLogOptions("/var/lib/seq/logs", null, null).ToString()
+            .ShouldBe("ServerLogOptions { FileDirectory = /var/lib/seq/logs, SeqServerUrl = , SeqServerApiKey = none }");
+    }
+
+    [Theory]
+    [InlineData("/health", 200, null, "Debug")]
+    [InlineData("/health", 399, null, "Debug")]
+    [InlineData("/health", 400, null, "Information")]
+    [InlineData("/health", 503, null, "Error")]
+    [InlineData("/health", 200, "thrown", "Error")]
+    [InlineData("/api/feeds", 200, null, "Information")]
+    [InlineData("/api/feeds", 401, null, "Information")]
+    [InlineData("/api/feeds", 499, null, "Information")]
+    [InlineData("/api/feeds", 500, null, "Error")]
+    [InlineData("/healthy", 200, null, "Information")]
+    public void Succeeding_health_probes_are_logged_at_debug_failures_at_error_and_other_requests_at_information(string path, int status, string? exception, string level)
+    {
+        var options = new Serilog.AspNetCore.RequestLoggingOptions();
+        ServerLog.ConfigureRequestLogging(options, Serilog.Core.Logger.None);
+        var context = new Microsoft.AspNetCore.Http.DefaultHttpContext();
+        context.Request.Path = path;
+        context.Response.StatusCode = status;
+
+        options.GetLevel(context, 1.0, exception is null ? null : new InvalidOperationException(exception)).ToString().ShouldBe(level);
+    }
 }

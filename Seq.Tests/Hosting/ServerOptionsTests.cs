@@ -1,3 +1,4 @@
+using Seq.Tests.Support;
 using Seq.Api.Hosting;
 using Seq.Infrastructure.Configuration;
 using Seq.Infrastructure.Security;
@@ -66,5 +67,21 @@ public sealed class ServerOptionsTests
     {
         RequestLimits.Default.ShouldBe(new RequestLimits(1_048_576, 100, 400));
         RefusalAuditOptions.Default.ShouldBe(new RefusalAuditOptions(TimeSpan.FromMinutes(1), 10_000));
+    }
+
+    [Fact]
+    public void Printed_options_list_every_address_with_commas_and_name_the_certificate_by_its_subject()
+    {
+        using var certificate = TestCertificates.CreateForLoopback();
+        var options = With("http://localhost:5341", "http://localhost:5343") with
+        {
+            IngestionListenUris = ["http://localhost:5342", "http://localhost:5344"],
+            Certificate = certificate,
+        };
+
+        var printed = options.ToString();
+
+        printed.ShouldStartWith("ServerOptions { Node = ");
+        printed.ShouldContain("ListenUris = http://localhost:5341, http://localhost:5343, IngestionListenUris = http://localhost:5342, http://localhost:5344, Certificate = CN=seq-test, ");
     }
 }
