@@ -97,7 +97,7 @@ public sealed class HttpsTests : IDisposable
     {
         var problem = await Should.ThrowAsync<HostConfigurationException>(() => TestServer.StartAsync(o => o with { ListenUris = ["https://127.0.0.1:0"] }));
 
-        problem.Message.ShouldContain("api.certificatePath");
+        problem.Message.ShouldBe("'https://127.0.0.1:0' is an HTTPS address but no certificate is configured: set api.certificatePath (a PEM or PFX file), and api.certificateKeyPath for a PEM key in a file of its own.");
     }
 
     [Fact]

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using System.Net;
 using System.Net.Http.Json;
 using Microsoft.Extensions.DependencyInjection;
@@ -50,7 +51,7 @@ public sealed class IngestionListenerTests : IAsyncLifetime
         using var response = await _ingestion.SendAsync(request);
 
         response.StatusCode.ShouldBe(HttpStatusCode.NotFound);
-        (await response.Content.ReadAsStringAsync()).ShouldContain(RefusalOfTheListener);
+        (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("Error").GetString().ShouldBe("This address serves only event ingestion (/api/events/raw and /ingest/clef).");
         response.Headers.GetValues("Content-Security-Policy").Single().ShouldContain("frame-ancestors 'none'");
         response.Headers.GetValues("X-Content-Type-Options").Single().ShouldBe("nosniff");
         response.Headers.Contains("Set-Cookie").ShouldBeFalse();

@@ -9,7 +9,7 @@ namespace Seq.Tests.Hosting;
 /// <summary>The addresses <see cref="Listeners"/> binds, what it says of each at start-up, and which proxies <see cref="SeqServer"/> believes.</summary>
 public sealed class ListenAddressTests
 {
-    const string Unencrypted = "passwords, session cookies and API keys cross the network unencrypted";
+    const string Unencrypted = "passwords, session cookies and API keys cross the network unencrypted. Use an https:// address with api.certificatePath, or a TLS proxy in front (api.trustedProxies)";
     const string LocalOrProxied = "over plain HTTP: not encrypted, for local development or behind a TLS proxy";
 
     [Theory]
