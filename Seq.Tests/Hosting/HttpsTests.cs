@@ -199,4 +199,25 @@ public sealed class HttpsTests : IDisposable
         var wrong = Should.Throw<HostConfigurationException>(() => ServerCertificate.Load(certificatePath, keyPath, "wrong-pem-password"));
         wrong.Message.ShouldNotContain("wrong-pem-password");
     }
+
+    [Fact]
+    public void A_missing_file_a_key_path_beside_a_pfx_and_a_pfx_without_a_private_key_are_each_refused_with_what_to_fix()
+    {
+        var directory = _paths.New("certificate-problems");
+        Directory.CreateDirectory(directory);
+        var missing = Path.Combine(directory, "missing.pem");
+        Should.Throw<HostConfigurationException>(() => ServerCertificate.Load(missing, null, null)).Message
+            .ShouldStartWith("The certificate (api.certificatePath, api.certificateKeyPath) cannot be read: ");
+
+        var pfx = Path.Combine(directory, "server.pfx");
+        File.WriteAllBytes(pfx, _certificate.Export(X509ContentType.Pkcs12, "pfx-password"));
+        Should.Throw<HostConfigurationException>(() => ServerCertificate.Load(pfx, Path.Combine(directory, "server.key"), "pfx-password")).Message
+            .ShouldBe($"api.certificateKeyPath is set, but {pfx} is not a PEM certificate: a PFX file holds its key itself; clear api.certificateKeyPath.");
+
+        var publicOnly = Path.Combine(directory, "public-only.pfx");
+        using (var withoutKey = X509CertificateLoader.LoadCertificate(_certificate.Export(X509ContentType.Cert)))
+            File.WriteAllBytes(publicOnly, withoutKey.Export(X509ContentType.Pkcs12));
+        Should.Throw<HostConfigurationException>(() => ServerCertificate.Load(publicOnly, null, null)).Message
+            .ShouldBe($"The certificate {publicOnly} has no private key: give the key in the file or in api.certificateKeyPath.");
+    }
 }
