@@ -70,4 +70,16 @@ public sealed class ListenAddressTests
         await using (var others = await TestServer.StartAsync(o => o with { TrustedProxies = ["::1", "127.0.0.2"] }, loginAsAdmin: false))
             (await BelievesForwardedHttpsAsync(others)).ShouldBeFalse();
     }
+
+    [Fact]
+    public async Task Over_ipv6_loopback_only_a_configured_proxy_is_believed_not_aspnets_default_nor_a_neighbouring_address()
+    {
+        // Here the test client connects from ::1. ASP.NET believes ::1 by default; this server believes only what it is
+        // given, and an IPv6 proxy given without a prefix is that one host (/128), not its /32 network.
+        await using (var itself = await TestServer.StartAsync(o => o with { ListenUris = ["http://[::1]:0"], TrustedProxies = ["::1"] }, loginAsAdmin: false))
+            (await BelievesForwardedHttpsAsync(itself)).ShouldBeTrue();
+
+        await using (var neighbour = await TestServer.StartAsync(o => o with { ListenUris = ["http://[::1]:0"], TrustedProxies = ["::2"] }, loginAsAdmin: false))
+            (await BelievesForwardedHttpsAsync(neighbour)).ShouldBeFalse();
+    }
 }
