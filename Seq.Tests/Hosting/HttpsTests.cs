@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using Microsoft.Extensions.DependencyInjection;
 using System.Net.Sockets;
+using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using Seq.Api.Hosting;
@@ -188,7 +189,7 @@ public sealed class HttpsTests : IDisposable
         var (certificatePath, _) = TestCertificates.WritePem(_certificate, directory);
         var keyPath = Path.Combine(directory, "encrypted.key");
         File.WriteAllText(keyPath, _certificate.GetECDsaPrivateKey()!.ExportEncryptedPkcs8PrivateKeyPem(
-            "right-pem-password", new System.Security.Cryptography.PbeParameters(System.Security.Cryptography.PbeEncryptionAlgorithm.Aes256Cbc, System.Security.Cryptography.HashAlgorithmName.SHA256, 10_000)));
+            "right-pem-password", new PbeParameters(PbeEncryptionAlgorithm.Aes256Cbc, HashAlgorithmName.SHA256, 10_000)));
 
         using var loaded = ServerCertificate.Load(certificatePath, keyPath, "right-pem-password");
         loaded.HasPrivateKey.ShouldBeTrue();

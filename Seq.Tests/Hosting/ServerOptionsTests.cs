@@ -1,7 +1,7 @@
-using Seq.Tests.Support;
 using Seq.Api.Hosting;
 using Seq.Infrastructure.Configuration;
 using Seq.Infrastructure.Security;
+using Seq.Tests.Support;
 
 namespace Seq.Tests.Hosting;
 
